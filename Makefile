@@ -1,0 +1,67 @@
+# One entry point for setup and tests; .ci/run calls exactly `make install` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+PYTHON ?= python3
+# ansible-core 2.21 needs Python >= 3.12: use pyenv's 3.12 when there is one.
+PY312 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12))
+BUILD ?= $(CURDIR)/build
+COLL := $(BUILD)/ansible_collections/openova/stalwart
+LINK := $(CURDIR)/.ansible/collections/ansible_collections/openova/stalwart
+APT_PACKAGES := bind9 bind9-utils bind9-dnsutils iproute2 rsync util-linux git openssl
+# Integration tests run in a private network namespace: only loopback exists, nothing leaves the machine.
+NETNS := unshare -n sh -c 'ip link set lo up && exec "$$0" "$$@"'
+
+.PHONY: install apt pip get-pip link test lint sanity sanity-2.19 sanity-2.21 units integration collection-tree
+
+install: apt pip get-pip link
+
+apt:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update -qq; \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null
+
+pip:
+	$(PYTHON) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@if [ -n "$(PY312)" ]; then $(PY312) -m pip install -q --disable-pip-version-check 'ansible-core>=2.21,<2.22'; \
+	else echo "no Python 3.12 found: sanity on ansible-core 2.21 will be skipped" >&2; fi
+
+# ansible-test downloads get-pip.py, which is not reachable offline: cache our ensurepip stand-in
+# under the name each installed ansible-test asks for.
+get-pip:
+	@for py in $(PYTHON) $(PY312); do \
+	  reqs=$$($$py -c 'import ansible_test, os; print(os.path.dirname(ansible_test.__file__))')/_internal/python_requirements.py; \
+	  ver=$$(grep -o "pip='[0-9.]*'" "$$reqs" | head -n1 | tr -dc '0-9.' | tr . _); \
+	  install -D -m 0644 hack/get_pip.py "$(HOME)/.ansible/test/cache/get_pip_$$ver.py"; \
+	done
+
+link:
+	@mkdir -p "$(dir $(LINK))" && ln -sfn "$(CURDIR)" "$(LINK)"
+
+# ansible-test needs the collection at .../ansible_collections/openova/stalwart (a real directory).
+collection-tree:
+	@mkdir -p "$(COLL)" && rsync -a --delete --exclude /build --exclude /.git --exclude /.ansible \
+	  --exclude /tests/output --exclude __pycache__ --exclude .pytest_cache ./ "$(COLL)/"
+
+test: lint sanity units integration
+
+lint: link
+	yamllint -s .
+	ansible-lint
+	antsibull-changelog lint
+	antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
+
+sanity: sanity-2.19 sanity-2.21
+
+sanity-2.19: collection-tree
+	cd "$(COLL)" && ansible-test sanity --color no --python 3.11 $(SANITY_ARGS)
+
+sanity-2.21: collection-tree
+	@if [ -z "$(PY312)" ]; then echo "skipped: no Python 3.12" >&2; exit 0; fi; \
+	cd "$(COLL)" && "$(dir $(PY312))ansible-test" sanity --color no --python 3.12 $(SANITY_ARGS)
+
+units: collection-tree
+	cd "$(COLL)" && ansible-test units --color no --python 3.11 $(UNITS_ARGS)
+
+integration: link
+	$(NETNS) $(PYTHON) -m pytest -p no:cacheprovider -n 2 tests/integration $(PYTEST_ARGS)

@@ -1,0 +1,60 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 OpenOva
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    """Attribute documentation shared by every module of the collection."""
+
+    DOCUMENTATION = r"""
+options: {}
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+  idempotent:
+    description:
+      - When run twice in a row outside check mode, with the same arguments, the second invocation indicates no change.
+      - This assumes that the system controlled/queried by the module has not changed in a relevant way.
+"""
+
+    # Modules that talk to Stalwart's management API.
+    ACTIONGROUP_STALWART = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/openova.stalwart.stalwart) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - openova.stalwart.stalwart
+"""
+
+    # Modules that talk to authoritative DNS servers.
+    ACTIONGROUP_DNS = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/openova.stalwart.dns) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - openova.stalwart.dns
+"""
+
+    # Modules that only read state.
+    INFO_MODULE = r"""
+options: {}
+attributes:
+  check_mode:
+    support: full
+    details:
+      - This action does not modify state.
+  diff_mode:
+    support: N/A
+    details:
+      - This action does not modify state.
+  idempotent:
+    support: full
+"""
