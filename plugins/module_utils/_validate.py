@@ -82,7 +82,7 @@ def email(value: t.Any, option: str) -> str:
     """Return an e-mail address (local@domain with a valid domain), or raise ``ValueError``."""
     if not isinstance(value, str) or value.count("@") != 1:
         raise ValueError(f"{option}: {value!r} is not an e-mail address")
-    local, _, dom = value.partition("@")
+    local, dom = value.split("@")
     if not local or any(c.isspace() for c in local):
         raise ValueError(f"{option}: {value!r} is not an e-mail address")
     return f"{local}@{domain(dom, option)}"
