@@ -70,6 +70,10 @@ def validate(obj: dict, shared_dir: str | pathlib.Path | None = None, version: s
             errors = sorted(jsonschema.Draft7Validator(_crd_body_schema(schema)).iter_errors(body), key=str)
             if errors:
                 raise AssertionError(f"{where} does not match its CRD: {errors[0].message} at {list(errors[0].path)}")
+            unknown = _unknown_fields(body, _crd_body_schema(schema), "")
+            if unknown:
+                # The API server would silently prune these: a typo here is a setting that never takes effect.
+                raise AssertionError(f"{where}: fields unknown to its CRD (the API server would drop them): {unknown}")
             return
     try:
         kubernetes_validate.validate(obj, version, strict=True)
@@ -86,6 +90,27 @@ def _crd_body_schema(schema: dict) -> dict:
                           if k not in ("apiVersion", "kind", "metadata")}
     body["required"] = [r for r in schema.get("required", []) if r not in ("apiVersion", "kind", "metadata")]
     return body
+
+
+def _unknown_fields(value: t.Any, schema: dict, path: str) -> list[str]:
+    """Paths of fields in ``value`` that a structural CRD schema does not declare."""
+    if schema.get("x-kubernetes-preserve-unknown-fields"):
+        return []
+    found: list[str] = []
+    if isinstance(value, dict):
+        props = schema.get("properties")
+        extra = schema.get("additionalProperties")
+        for key, item in value.items():
+            if props is not None and key in props:
+                found.extend(_unknown_fields(item, props[key], f"{path}.{key}"))
+            elif isinstance(extra, dict):
+                found.extend(_unknown_fields(item, extra, f"{path}.{key}"))
+            elif props is not None or extra is False:
+                found.append(f"{path}.{key}")
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for index, item in enumerate(value):
+            found.extend(_unknown_fields(item, schema["items"], f"{path}[{index}]"))
+    return found
 
 
 def _check_metadata(obj: dict, where: str) -> None:
