@@ -1,0 +1,539 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 OpenOva
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+"""Build Stalwart 0.16 ``config.json`` (the DataStore) and the settings plan (``stalwart-cli apply`` NDJSON).
+
+Pure functions: structured options in, JSON-ready data out. Every object type, property and enum value used here
+is checked against Stalwart's registry schema by the unit tests. Conventions of the registry/JMAP encoding:
+durations are milliseconds, sets are ``{value: true}`` maps, object lists are ``{"0": {...}}`` maps, variants carry
+``@type``, and references to objects created earlier in the plan are ``#<creation id>`` strings.
+
+Secrets never appear as values: store credentials are ``EnvironmentVariable``/``File`` references that Stalwart
+resolves in the pod. An account password, which the registry keeps as a plain string, is written as the plan-level
+reference ``{"@env": NAME}`` that ``stalwart_settings`` resolves at apply time (see ``SECRET_REF``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import typing as t
+
+from ansible_collections.openova.stalwart.plugins.module_utils import _validate
+
+# Plan-level reference to a secret the applier supplies (``stalwart_settings`` option ``secrets`` or its environment).
+SECRET_REF = "@env"
+
+# name: (default port, protocol, implicit TLS, TLS offered at all)
+LISTENERS: dict[str, tuple[int, str, bool, bool]] = {
+    "smtp": (25, "smtp", False, True),
+    "submissions": (465, "smtp", True, True),
+    "imaps": (993, "imap", True, True),
+    "https": (443, "http", True, True),
+    "http": (8080, "http", False, False),
+    "submission": (587, "smtp", False, True),
+    "imap": (143, "imap", False, True),
+    "pop3s": (995, "pop3", True, True),
+    "managesieve": (4190, "manageSieve", False, True),
+}
+ALWAYS_LISTENERS = ("smtp", "submissions", "imaps", "https", "http")
+
+DKIM_VARIANTS = {"rsa": "Dkim1RsaSha256", "ed25519": "Dkim1Ed25519Sha256"}
+_ALGORITHM_ALIASES = {
+    "rsa": "rsa", "rsa-sha256": "rsa", "rsa2048": "rsa", "dkim1rsasha256": "rsa",
+    "ed25519": "ed25519", "ed25519-sha256": "ed25519", "dkim1ed25519sha256": "ed25519",
+}
+THROTTLE_KEYS = ("listener", "remoteIp", "localIp", "authenticatedAs", "heloDomain", "sender", "senderDomain", "rcpt", "rcptDomain")
+DNSBL_TYPES = {"ip": "Ip", "domain": "Domain", "url": "Url", "email": "Email", "any": "Any", "header": "Header", "body": "Body"}
+MTA_STS_MODES = {"enforce": "enforce", "testing": "testing", "none": "disable"}
+# AWS-style region names Stalwart knows as S3StoreRegion variants; any other region needs a custom endpoint.
+S3_REGIONS = {
+    "us-east-1": "UsEast1", "us-east-2": "UsEast2", "us-west-1": "UsWest1", "us-west-2": "UsWest2",
+    "ca-central-1": "CaCentral1", "af-south-1": "AfSouth1", "ap-east-1": "ApEast1", "ap-south-1": "ApSouth1",
+    "ap-northeast-1": "ApNortheast1", "ap-northeast-2": "ApNortheast2", "ap-northeast-3": "ApNortheast3",
+    "ap-southeast-1": "ApSoutheast1", "ap-southeast-2": "ApSoutheast2", "cn-north-1": "CnNorth1",
+    "cn-northwest-1": "CnNorthwest1", "eu-north-1": "EuNorth1", "eu-central-1": "EuCentral1", "eu-central-2": "EuCentral2",
+    "eu-west-1": "EuWest1", "eu-west-2": "EuWest2", "eu-west-3": "EuWest3", "il-central-1": "IlCentral1",
+    "me-south-1": "MeSouth1", "sa-east-1": "SaEast1",
+}
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^\s/]+", re.IGNORECASE)
+_MS = 1000
+
+
+@dataclasses.dataclass
+class Rendered:
+    config: dict
+    plan: list[dict]
+    summary: dict[str, int]
+
+
+def env_ref(name: str) -> dict:
+    return {"@type": "EnvironmentVariable", "variableName": name}
+
+
+def file_ref(path: str) -> dict:
+    return {"@type": "File", "filePath": path}
+
+
+def as_set(values: t.Iterable[str]) -> dict:
+    return {value: True for value in sorted(set(values))}
+
+
+def expression(value: str) -> dict:
+    return {"else": value, "match": {}}
+
+
+def domain_id(name: str) -> str:
+    """Creation id of a domain: dots become underscores (labels never hold underscores, so the map is one-to-one)."""
+    return "domain_" + name.replace(".", "_")
+
+
+def dkim_key_file(key_dir: str, selector: str, domain: str) -> str:
+    return f"{key_dir.rstrip('/')}/{selector}._domainkey.{domain}.pem"
+
+
+def _env_name(value: t.Any, option: str) -> str:
+    if not isinstance(value, str) or not _ENV_NAME.match(value):
+        raise ValueError(f"{option}: {value!r} is not a valid environment variable name")
+    return value
+
+
+def _url(value: t.Any, option: str) -> str:
+    if not isinstance(value, str) or not _URL.match(value):
+        raise ValueError(f"{option}: {value!r} is not an absolute URL")
+    return value
+
+
+def _positive(value: t.Any, option: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{option}: expected an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _str(item: dict, key: str, option: str, required: bool = True) -> str | None:
+    value = item.get(key)
+    if value is None or value == "":
+        if required:
+            raise ValueError(f"{option}.{key} is required")
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{option}.{key}: expected a string, got {value!r}")
+    return value
+
+
+def _secret(env: str | None, path: str | None, option: str) -> dict:
+    if path:
+        return file_ref(path)
+    return env_ref(_env_name(env, f"{option}.password_env"))
+
+
+# ---------------------------------------------------------------- input normalisation
+
+
+def _domains(params: dict) -> list[dict]:
+    items = params.get("domains")
+    if not isinstance(items, list) or not items:
+        raise ValueError("domains: at least one domain is required")
+    seen: dict[str, int] = {}
+    domains = []
+    for index, item in enumerate(items):
+        option = f"domains[{index}]"
+        if not isinstance(item, dict):
+            raise ValueError(f"{option}: expected a dictionary with 'name', got {item!r}")
+        name = _validate.domain(item.get("name"), f"{option}.name")
+        if name in seen:
+            raise ValueError(f"{option}.name: {name} is listed twice (also domains[{seen[name]}])")
+        seen[name] = index
+        selectors = item.get("dkim_selectors") or {}
+        if not isinstance(selectors, dict) or set(selectors) - set(DKIM_VARIANTS):
+            raise ValueError(f"{option}.dkim_selectors: expected a dictionary with keys rsa and/or ed25519, got {selectors!r}")
+        aliases = [_validate.domain(a, f"{option}.aliases") for a in item.get("aliases") or []]
+        catch_all = item.get("catch_all")
+        domains.append(dict(
+            name=name,
+            selectors=selectors,
+            aliases=aliases,
+            description=_str(item, "description", option, required=False),
+            catch_all=_validate.email(catch_all, f"{option}.catch_all") if catch_all else None,
+        ))
+    return domains
+
+
+def _dkim_keys(params: dict, domains: list[dict]) -> list[tuple[str, str, str]]:
+    """Return (domain, selector, algorithm) for every signature, sorted."""
+    names = {d["name"] for d in domains}
+    keys: set[tuple[str, str, str]] = set()
+    records = params.get("dkim_records")
+    if records is not None:
+        for index, record in enumerate(records):
+            option = f"dkim_records[{index}]"
+            if not isinstance(record, dict):
+                raise ValueError(f"{option}: expected a dictionary, got {record!r}")
+            dom = _validate.domain(record.get("domain"), f"{option}.domain")
+            if dom not in names:
+                raise ValueError(f"{option}.domain: {dom} is not in domains")
+            selector = _validate.selector(record.get("selector"), f"{option}.selector")
+            algorithm = _ALGORITHM_ALIASES.get(str(record.get("algorithm", "")).lower())
+            if algorithm is None:
+                raise ValueError(f"{option}.algorithm: {record.get('algorithm')!r} is not one of rsa, ed25519")
+            keys.add((dom, selector, algorithm))
+        missing = sorted(names - {k[0] for k in keys if k[2] == "rsa"})
+        if missing:
+            raise ValueError(f"dkim_records: no RSA key for {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''} "
+                             "(every domain signs with RSA)")
+    else:
+        prefix = params.get("dkim_selector_prefix") or "s1"
+        for index, dom in enumerate(domains):
+            option = f"domains[{index}].dkim_selectors"
+            rsa = dom["selectors"].get("rsa") or f"{prefix}-rsa"
+            keys.add((dom["name"], _validate.selector(rsa, f"{option}.rsa"), "rsa"))
+            ed = dom["selectors"].get("ed25519", params.get("dkim_ed25519", True) and f"{prefix}-ed25519")
+            if ed is True:
+                ed = f"{prefix}-ed25519"
+            if ed:
+                keys.add((dom["name"], _validate.selector(ed, f"{option}.ed25519"), "ed25519"))
+    return sorted(keys)
+
+
+def _listeners(params: dict) -> list[tuple[str, int]]:
+    wanted = list(ALWAYS_LISTENERS)
+    for name in params.get("listeners") or []:
+        if name not in LISTENERS:
+            raise ValueError(f"listeners: unknown listener {name!r} (known: {', '.join(LISTENERS)})")
+        if name not in wanted:
+            wanted.append(name)
+    overrides = params.get("listener_ports") or {}
+    for name in overrides:
+        if name not in LISTENERS:
+            raise ValueError(f"listener_ports: unknown listener {name!r} (known: {', '.join(LISTENERS)})")
+        if name not in wanted:
+            raise ValueError(f"listener_ports.{name}: listener {name} is not enabled (add it to listeners)")
+    result, ports = [], {}
+    for name in wanted:
+        port = _validate.port(overrides.get(name, LISTENERS[name][0]), f"listener_ports.{name}")
+        if port in ports:
+            raise ValueError(f"listener_ports.{name}: port {port} is already used by listener {ports[port]}")
+        ports[port] = name
+        result.append((name, port))
+    return result
+
+
+# ---------------------------------------------------------------- config.json
+
+
+def data_store(params: dict) -> dict:
+    store = params.get("data_store") or {}
+    option = "data_store"
+    host = _str(store, "host", option)
+    config = {
+        "@type": "PostgreSql",
+        "host": host,
+        "port": _validate.port(store.get("port", 5432), f"{option}.port"),
+        "database": _str(store, "database", option, required=False) or "stalwart",
+        "authUsername": _str(store, "username", option, required=False) or "stalwart",
+        "authSecret": _secret(store.get("password_env", "STALWART_DB_PASSWORD"), store.get("password_file"), option),
+        "useTls": bool(store.get("use_tls", True)),
+        "allowInvalidCerts": bool(store.get("allow_invalid_certs", False)),
+        "poolMaxConnections": _positive(store.get("pool_max_connections", 10), f"{option}.pool_max_connections"),
+        "timeout": _positive(store.get("timeout", 15), f"{option}.timeout") * _MS,
+    }
+    if store.get("options"):
+        config["options"] = store["options"]
+    return config
+
+
+# ---------------------------------------------------------------- plan
+
+
+def _upsert(obj: str, match_on: list[str], values: dict[str, dict]) -> dict:
+    return {"@type": "upsert", "object": obj, "matchOn": match_on, "value": values}
+
+
+def _update(obj: str, value: dict) -> dict:
+    return {"@type": "update", "object": obj, "value": value}
+
+
+def _blob_store(params: dict) -> dict:
+    blob = params.get("blob_store") or {}
+    option = "blob_store"
+    if blob.get("type", "s3") == "data_store":
+        return {"@type": "Default"}
+    bucket = _str(blob, "bucket", option)
+    region = _str(blob, "region", option)
+    endpoint = blob.get("endpoint")
+    if endpoint:
+        region_value = {"@type": "Custom", "customEndpoint": _url(endpoint, f"{option}.endpoint"), "customRegion": region}
+    elif region in S3_REGIONS:
+        region_value = {"@type": S3_REGIONS[region]}
+    else:
+        raise ValueError(f"{option}.region: {region!r} is not a region Stalwart knows by name; set {option}.endpoint too")
+    value = {
+        "@type": "S3",
+        "bucket": bucket,
+        "region": region_value,
+        "accessKey": env_ref(_env_name(blob.get("access_key_env", "STALWART_S3_ACCESS_KEY"), f"{option}.access_key_env")),
+        "secretKey": env_ref(_env_name(blob.get("secret_key_env", "STALWART_S3_SECRET_KEY"), f"{option}.secret_key_env")),
+        "allowInvalidCerts": bool(blob.get("allow_invalid_certs", False)),
+        "timeout": _positive(blob.get("timeout", 30), f"{option}.timeout") * _MS,
+        "maxRetries": _positive(blob.get("max_retries", 3), f"{option}.max_retries"),
+    }
+    if blob.get("key_prefix"):
+        value["keyPrefix"] = blob["key_prefix"]
+    return value
+
+
+def _in_memory_store(params: dict) -> dict:
+    store = params.get("in_memory_store") or {}
+    if store.get("type", "data_store") == "redis":
+        return {"@type": "Redis", "url": _url(_str(store, "url", "in_memory_store"), "in_memory_store.url")}
+    return {"@type": "Default"}
+
+
+def _coordinator(params: dict) -> dict:
+    replicas = params.get("replicas", 1)
+    _positive(replicas, "replicas")
+    coordinator = params.get("coordinator")
+    if not coordinator:
+        if replicas > 1:
+            raise ValueError(f"coordinator: replicas is {replicas} but no coordinator is set (redis or nats is required "
+                             "for more than one replica)")
+        return {"@type": "Disabled"}
+    kind = coordinator.get("type")
+    if kind == "redis":
+        if (params.get("in_memory_store") or {}).get("type") != "redis":
+            raise ValueError("coordinator.type: redis coordinates through the in-memory store; set in_memory_store.type=redis")
+        return {"@type": "Default"}
+    if kind == "nats":
+        addresses = coordinator.get("addresses") or []
+        if not addresses:
+            raise ValueError("coordinator.addresses: at least one NATS address is required with coordinator.type=nats")
+        value = {"@type": "Nats", "addresses": as_set(addresses)}
+        if coordinator.get("username"):
+            value["authUsername"] = coordinator["username"]
+            value["authSecret"] = env_ref(_env_name(coordinator.get("password_env", "STALWART_COORDINATOR_PASSWORD"),
+                                                    "coordinator.password_env"))
+        return value
+    raise ValueError(f"coordinator.type: {kind!r} is not one of redis, nats")
+
+
+def _spam(params: dict) -> list[dict]:
+    spam = params.get("spam") or {}
+    settings: dict[str, t.Any] = {"enable": bool(spam.get("enabled", True))}
+    greylist = spam.get("greylist", 0) or 0
+    settings["greylistFor"] = _positive(greylist, "spam.greylist", 0) * _MS if greylist else None
+    if spam.get("rules_url"):
+        settings["spamFilterRulesUrl"] = _url(spam["rules_url"], "spam.rules_url")
+    ops = [_update("SpamSettings", settings)]
+
+    dnsbl: dict[str, dict] = {}
+    names: set[str] = set()
+    for index, item in enumerate(spam.get("dnsbl_servers") or []):
+        option = f"spam.dnsbl_servers[{index}]"
+        if not isinstance(item, dict):
+            raise ValueError(f"{option}: expected a dictionary, got {item!r}")
+        name = _str(item, "name", option)
+        if name in names:
+            raise ValueError(f"{option}.name: {name!r} is listed twice")
+        names.add(name)
+        kind = item.get("type", "ip")
+        if kind not in DNSBL_TYPES:
+            raise ValueError(f"{option}.type: {kind!r} is not one of {', '.join(DNSBL_TYPES)}")
+        value = {"@type": DNSBL_TYPES[kind], "name": name, "enable": bool(item.get("enabled", True)),
+                 "zone": expression(_str(item, "zone", option))}
+        if item.get("tag"):
+            value["tag"] = expression(item["tag"])
+        dnsbl[f"dnsbl_{len(dnsbl)}"] = value
+    if dnsbl:
+        ops.append(_upsert("SpamDnsblServer", ["name"], dnsbl))
+
+    throttles: dict[str, dict] = {}
+    names = set()
+    for index, item in enumerate(spam.get("rate_limits") or []):
+        option = f"spam.rate_limits[{index}]"
+        if not isinstance(item, dict):
+            raise ValueError(f"{option}: expected a dictionary, got {item!r}")
+        name = _str(item, "name", option)
+        if name in names:
+            raise ValueError(f"{option}.name: {name!r} is listed twice")
+        names.add(name)
+        keys = item.get("key") or ["remoteIp"]
+        keys = [keys] if isinstance(keys, str) else keys
+        for key in keys:
+            if key not in THROTTLE_KEYS:
+                raise ValueError(f"{option}.key: {key!r} is not one of {', '.join(THROTTLE_KEYS)}")
+        throttles[f"throttle_{len(throttles)}"] = {
+            "description": name,
+            "enable": bool(item.get("enabled", True)),
+            "key": as_set(keys),
+            "rate": {"count": _positive(item.get("count"), f"{option}.count"),
+                     "period": _positive(item.get("period"), f"{option}.period") * _MS},
+        }
+    if throttles:
+        ops.append(_upsert("MtaInboundThrottle", ["description"], throttles))
+    return ops
+
+
+def _accounts(params: dict, names: set[str]) -> dict[str, dict]:
+    accounts: dict[str, dict] = {}
+    seen: set[tuple[str, str]] = set()
+    for index, item in enumerate(params.get("accounts") or []):
+        option = f"accounts[{index}]"
+        if not isinstance(item, dict):
+            raise ValueError(f"{option}: expected a dictionary, got {item!r}")
+        name = _str(item, "name", option)
+        if "@" in name or any(c.isspace() for c in name):
+            raise ValueError(f"{option}.name: {name!r} must be the local part only (no '@' or spaces)")
+        dom = _validate.domain(item.get("domain"), f"{option}.domain")
+        if dom not in names:
+            raise ValueError(f"{option}.domain: {dom} is not in domains")
+        if (name, dom) in seen:
+            raise ValueError(f"{option}: account {name}@{dom} is listed twice")
+        seen.add((name, dom))
+        env = _env_name(item.get("password_env"), f"{option}.password_env")
+        value = {
+            "@type": "User",
+            "name": name,
+            "domainId": "#" + domain_id(dom),
+            "credentials": {"0": {"@type": "Password", "secret": {SECRET_REF: env}}},
+        }
+        if item.get("description"):
+            value["description"] = item["description"]
+        accounts[f"account_{len(accounts)}"] = value
+    return accounts
+
+
+def build(params: dict) -> Rendered:
+    """Validate ``params`` (the module options) and return config.json and the plan."""
+    hostname = _validate.domain(params.get("hostname"), "hostname")
+    domains = _domains(params)
+    names = {d["name"] for d in domains}
+    default = _validate.domain(params["default_domain"], "default_domain") if params.get("default_domain") else domains[0]["name"]
+    if default not in names:
+        raise ValueError(f"default_domain: {default} is not in domains")
+    key_dir = params.get("dkim_key_dir") or "/etc/stalwart/dkim"
+    if not key_dir.startswith("/"):
+        raise ValueError(f"dkim_key_dir: {key_dir!r} must be an absolute path")
+    dkim = _dkim_keys(params, domains)
+    listeners = _listeners(params)
+    proxies = [_validate.ip_network(n, "proxy_trusted_networks") for n in params.get("proxy_trusted_networks") or []]
+    config = data_store(params)
+    blob = _blob_store(params)
+    memory = _in_memory_store(params)
+    coordinator = _coordinator(params)
+    spam_ops = _spam(params)
+    accounts = _accounts(params, names)
+    mta_sts = params.get("mta_sts") or {}
+    mode = mta_sts.get("mode", "testing")
+    if mode not in MTA_STS_MODES:
+        raise ValueError(f"mta_sts.mode: {mode!r} is not one of {', '.join(MTA_STS_MODES)}")
+    max_age = _positive(mta_sts.get("max_age", 604800), "mta_sts.max_age")
+    metrics = params.get("metrics") or {}
+    tracer = params.get("tracer") or {}
+    level = tracer.get("level", "info")
+    if level not in ("error", "warn", "info", "debug", "trace"):
+        raise ValueError(f"tracer.level: {level!r} is not one of error, warn, info, debug, trace")
+
+    plan: list[dict] = []
+    domain_values = {}
+    for dom in sorted(domains, key=lambda d: d["name"]):
+        value: dict[str, t.Any] = {
+            "name": dom["name"],
+            "isEnabled": True,
+            "dkimManagement": {"@type": "Manual"},
+            "dnsManagement": {"@type": "Manual"},
+        }
+        if dom["aliases"]:
+            value["aliases"] = as_set(dom["aliases"])
+        if dom["description"]:
+            value["description"] = dom["description"]
+        if dom["catch_all"]:
+            value["catchAllAddress"] = dom["catch_all"]
+        domain_values[domain_id(dom["name"])] = value
+    plan.append(_upsert("Domain", ["name"], domain_values))
+
+    signatures = {}
+    for number, (dom, selector, algorithm) in enumerate(dkim):
+        signatures[f"dkim_{number}"] = {
+            "@type": DKIM_VARIANTS[algorithm],
+            "domainId": "#" + domain_id(dom),
+            "selector": selector,
+            "privateKey": file_ref(dkim_key_file(key_dir, selector, dom)),
+            "stage": "active",
+        }
+    plan.append(_upsert("DkimSignature", ["domainId", "selector"], signatures))
+
+    listener_values = {}
+    for name, port in listeners:
+        _, protocol, implicit, tls = LISTENERS[name]
+        listener_values[f"listener_{name}"] = {
+            "name": name,
+            "protocol": protocol,
+            "bind": as_set([f"[::]:{port}"]),
+            "tlsImplicit": implicit,
+            "useTls": tls,
+        }
+    plan.append(_upsert("NetworkListener", ["name"], listener_values))
+
+    plan.append(_update("SystemSettings", {
+        "defaultHostname": hostname,
+        "defaultDomainId": "#" + domain_id(default),
+        "proxyTrustedNetworks": as_set(proxies),
+    }))
+    plan.append(_update("BlobStore", blob))
+    plan.append(_update("SearchStore", {"@type": "Default"}))
+    plan.append(_update("InMemoryStore", memory))
+    plan.append(_update("Coordinator", coordinator))
+    if metrics.get("enabled", True):
+        prometheus = {"@type": "Enabled", "authUsername": metrics.get("username") or "metrics",
+                      "authSecret": env_ref(_env_name(metrics.get("password_env", "STALWART_METRICS_PASSWORD"), "metrics.password_env"))}
+    else:
+        prometheus = {"@type": "Disabled"}
+    plan.append(_update("Metrics", {"prometheus": prometheus}))
+    plan.append(_upsert("Tracer", ["@type"], {"tracer_stdout": {
+        "@type": "Stdout", "enable": True, "level": level, "ansi": bool(tracer.get("ansi", False)), "buffered": True,
+    }}))
+    plan.extend(spam_ops)
+    plan.append(_update("MtaSts", {"mode": MTA_STS_MODES[mode], "maxAge": max_age * _MS, "mxHosts": as_set([hostname])}))
+    if params.get("application_resource_url"):
+        plan.append(_upsert("Application", ["description"], {"application_webui": {
+            "description": "WebUI",
+            "enabled": True,
+            "resourceUrl": _url(params["application_resource_url"], "application_resource_url"),
+            "urlPrefix": as_set(["/"]),
+        }}))
+    if accounts:
+        plan.append(_upsert("Account", ["name", "domainId"], accounts))
+
+    summary: dict[str, int] = {}
+    for op in plan:
+        count = len(op["value"]) if op["@type"] == "upsert" else 1
+        summary[op["object"]] = summary.get(op["object"], 0) + count
+    return Rendered(config=config, plan=plan, summary=summary)
+
+
+def config_json(config: dict) -> str:
+    return json.dumps(config, indent=2, sort_keys=True) + "\n"
+
+
+def plan_ndjson(plan: list[dict]) -> str:
+    return "".join(json.dumps(op, separators=(",", ":"), ensure_ascii=False) + "\n" for op in plan)
+
+
+def parse_ndjson(text: str, source: str = "plan") -> list[dict]:
+    """Parse NDJSON plan text (blank lines and ``#`` comment lines are skipped)."""
+    ops = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            op = json.loads(line)
+        except ValueError as exc:
+            raise ValueError(f"{source}: line {number} is not JSON ({exc})") from None
+        if not isinstance(op, dict):
+            raise ValueError(f"{source}: line {number} is not a JSON object")
+        ops.append(op)
+    return ops
