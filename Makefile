@@ -42,6 +42,8 @@ link:
 collection-tree:
 	@mkdir -p "$(COLL)" && rsync -a --delete --exclude /build --exclude /.git --exclude /.ansible \
 	  --exclude /tests/output --exclude __pycache__ --exclude .pytest_cache ./ "$(COLL)/"
+	@# Unit tests read the reference data at ../shared relative to the collection, as in the checkout.
+	@if [ -d "$(CURDIR)/../shared" ]; then ln -sfn "$(CURDIR)/../shared" "$(COLL)/../shared"; fi
 
 test: lint sanity units integration
 
