@@ -8,7 +8,8 @@ PY312 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) $(
 BUILD ?= $(CURDIR)/build
 COLL := $(BUILD)/ansible_collections/openova/stalwart
 LINK := $(CURDIR)/.ansible/collections/ansible_collections/openova/stalwart
-APT_PACKAGES := bind9 bind9-utils bind9-dnsutils iproute2 rsync util-linux git openssl
+APT_PACKAGES := bind9 bind9-utils bind9-dnsutils iproute2 rsync util-linux git openssl \
+	postfix dovecot-core dovecot-imapd dovecot-lmtpd swaks
 # Integration tests run in a private network namespace: only loopback exists, nothing leaves the machine.
 NETNS := unshare -n sh -c 'ip link set lo up && exec "$$0" "$$@"'
 
@@ -16,9 +17,11 @@ NETNS := unshare -n sh -c 'ip link set lo up && exec "$$0" "$$@"'
 
 install: apt pip get-pip link
 
+# Postfix is installed unconfigured: the mail test rig brings its own config, nothing listens on port 25.
 apt:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -qq; \
+	echo 'postfix postfix/main_mailer_type select No configuration' | $$SUDO debconf-set-selections; \
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(APT_PACKAGES) >/dev/null
 
 pip:
