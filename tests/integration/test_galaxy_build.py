@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+"""Build the collection, install the tarball offline into a clean path, and use only that copy."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+import tarfile
+
+import pytest
+import yaml
+
+from servers.ansible import REPO
+
+MODULES = sorted(p.stem for p in (REPO / "plugins" / "modules").glob("*.py") if p.stem != "__init__")
+# Roles whose name starts with "_" are internal building blocks; every public role documents its options.
+PUBLIC_ROLES = sorted(p.name for p in (REPO / "roles").iterdir() if not p.name.startswith("_"))
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """The built collection installed offline into an empty collections path; a clean env without the checkout."""
+    work = tmp_path_factory.mktemp("galaxy")
+    subprocess.run(["ansible-galaxy", "collection", "build", "--output-path", str(work), str(REPO)],
+                   check=True, capture_output=True, text=True)
+    tarball = next(work.glob("openova-stalwart-*.tar.gz"))
+    collections = work / "collections"
+    proc = subprocess.run(["ansible-galaxy", "collection", "install", "--offline", "-p", str(collections), str(tarball)],
+                          capture_output=True, text=True, cwd=work, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    # Only the installed copy (plus the collections bundled with the ansible package) may be visible.
+    config = work / "ansible.cfg"
+    config.write_text("[defaults]\n")
+    env.update(ANSIBLE_COLLECTIONS_PATH=str(collections), ANSIBLE_CONFIG=str(config), ANSIBLE_NOCOLOR="1")
+    return {"work": work, "tarball": tarball, "collections": collections, "env": env}
+
+
+def _run(installed, *cmd):
+    proc = subprocess.run(list(cmd), capture_output=True, text=True, env=installed["env"], cwd=installed["work"], check=False)
+    assert proc.returncode == 0, f"{cmd}: {proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+def test_tarball_ships_the_collection_and_no_development_files(installed):
+    with tarfile.open(installed["tarball"]) as tar:
+        names = set(tar.getnames())
+    assert {"MANIFEST.json", "meta/runtime.yml", "README.md", "LICENSE"} <= names
+    assert {f"plugins/modules/{m}.py" for m in MODULES} <= names
+    assert not [n for n in names if n.startswith((".git/", "build/", "tests/output", ".ansible/", "hack/"))]
+    manifest = json.loads(tarfile.open(installed["tarball"]).extractfile("MANIFEST.json").read())
+    galaxy = yaml.safe_load((REPO / "galaxy.yml").read_text())
+    assert manifest["collection_info"]["version"] == galaxy["version"]
+    assert "kubernetes.core" in manifest["collection_info"]["dependencies"]
+
+
+def test_ansible_doc_lists_and_documents_every_module(installed):
+    listed = json.loads(_run(installed, "ansible-doc", "-t", "module", "-l", "openova.stalwart", "--json"))
+    assert sorted(name.split(".")[-1] for name in listed) == MODULES
+    docs = json.loads(_run(installed, "ansible-doc", "-t", "module", "--json", *[f"openova.stalwart.{m}" for m in MODULES]))
+    for module in MODULES:
+        doc = docs[f"openova.stalwart.{module}"]
+        assert doc["doc"]["short_description"], module
+        assert doc["examples"].strip(), module
+        assert doc["return"] is not None, module
+        attributes = doc["doc"].get("attributes", {})
+        for attribute in ("check_mode", "diff_mode", "idempotent"):
+            assert attribute in attributes, f"{module} does not document attribute {attribute}"
+
+
+def test_ansible_doc_documents_every_public_role(installed):
+    listed = _run(installed, "ansible-doc", "-t", "role", "-l", "openova.stalwart", "--json")
+    roles = sorted(name.split(".")[-1] for name in json.loads(listed))
+    assert roles == PUBLIC_ROLES
+    for role in PUBLIC_ROLES:
+        doc = json.loads(_run(installed, "ansible-doc", "-t", "role", "--json", f"openova.stalwart.{role}"))
+        options = doc[f"openova.stalwart.{role}"]["entry_points"]["main"]["options"]
+        defaults = yaml.safe_load((REPO / "roles" / role / "defaults" / "main.yml").read_text()) or {}
+        assert set(defaults) <= set(options), f"{role}: defaults without argument_specs: {set(defaults) - set(options)}"
