@@ -1,0 +1,336 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 OpenOva
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import annotations
+
+import copy
+import pathlib
+import time
+
+import pytest
+
+from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_plan as plan_lib
+from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_schema
+
+# ../shared beside the collection root (tests/unit/plugins/module_utils/ -> 4 levels up is the collection).
+SCHEMA = pathlib.Path(__file__).resolve().parents[4].parent / "shared" / "stalwart" / "schema-0.16.18.json.gz"
+
+BASE = dict(
+    hostname="mail.example.org",
+    domains=[{"name": "example.org"}],
+    data_store={"host": "stalwart-db-rw"},
+    blob_store={"bucket": "stalwart", "region": "us-east-1", "endpoint": "http://minio.minio:80"},
+)
+
+FULL = dict(
+    hostname="Mail.Example.org.",
+    domains=[
+        {"name": "example.org", "aliases": ["example.com"], "catch_all": "postmaster@example.org", "description": "main",
+         "mx": "ignored-by-this-module"},
+        {"name": "example.net", "dkim_selectors": {"rsa": "mail2026", "ed25519": False}},
+    ],
+    default_domain="example.net",
+    data_store={"host": "db-rw", "port": 5433, "database": "mail", "username": "mail", "password_file": "/run/pg/password",
+                "use_tls": False, "allow_invalid_certs": True, "pool_max_connections": 20, "timeout": 5, "options": "sslmode=prefer"},
+    blob_store={"bucket": "mail", "region": "eu-west-1", "key_prefix": "blobs/", "allow_invalid_certs": True, "timeout": 10,
+                "max_retries": 5},
+    in_memory_store={"type": "redis", "url": "redis://valkey:6379"},
+    listeners=["submission", "imap", "pop3s", "managesieve"],
+    listener_ports={"http": 8081},
+    proxy_trusted_networks=["10.0.0.0/8", "192.168.1.7"],
+    metrics={"enabled": True, "username": "prom", "password_env": "PROM_PASSWORD"},
+    tracer={"level": "debug", "ansi": True},
+    spam={"enabled": True, "rules_url": "https://mirror.internal/spam-filter-rules.json.gz", "greylist": 300,
+          "dnsbl_servers": [{"name": "spamhaus-zen", "zone": "ip_reverse + '.zen.spamhaus.org'", "tag": "'RBL_ZEN'"},
+                            {"name": "dbl", "type": "domain", "zone": "sender_domain + '.dbl.spamhaus.org'"}],
+          "rate_limits": [{"name": "per-ip", "key": ["remoteIp"], "count": 100, "period": 60},
+                          {"name": "per-sender", "key": "sender", "count": 25, "period": 3600}]},
+    replicas=3,
+    coordinator={"type": "redis"},
+    application_resource_url="https://mirror.internal/webui.zip",
+    mta_sts={"mode": "enforce", "max_age": 86400},
+    accounts=[{"name": "smoke", "domain": "example.org", "password_env": "STALWART_SMOKE_PASSWORD", "description": "smoke test"}],
+)
+
+
+def build(**overrides):
+    params = copy.deepcopy(BASE)
+    params.update(overrides)
+    return plan_lib.build(params)
+
+
+def ops(rendered, obj):
+    return [op for op in rendered.plan if op["object"] == obj]
+
+
+@pytest.fixture(scope="module")
+def schema():
+    if not SCHEMA.is_file():
+        pytest.skip("../shared/stalwart/schema-0.16.18.json.gz is not present")
+    return _stalwart_schema.Schema.load(str(SCHEMA))
+
+
+# ------------------------------------------------------------------ golden
+
+
+def test_golden_minimal():
+    rendered = build()
+    assert rendered.config == {
+        "@type": "PostgreSql", "host": "stalwart-db-rw", "port": 5432, "database": "stalwart", "authUsername": "stalwart",
+        "authSecret": {"@type": "EnvironmentVariable", "variableName": "STALWART_DB_PASSWORD"},
+        "useTls": True, "allowInvalidCerts": False, "poolMaxConnections": 10, "timeout": 15000,
+    }
+    assert [(op["@type"], op["object"]) for op in rendered.plan] == [
+        ("upsert", "Domain"), ("upsert", "DkimSignature"), ("upsert", "NetworkListener"), ("update", "SystemSettings"),
+        ("update", "BlobStore"), ("update", "SearchStore"), ("update", "InMemoryStore"), ("update", "Coordinator"),
+        ("update", "Metrics"), ("upsert", "Tracer"), ("update", "SpamSettings"), ("update", "MtaSts"),
+    ]
+    assert rendered.plan[0] == {"@type": "upsert", "object": "Domain", "matchOn": ["name"], "value": {"domain_example_org": {
+        "name": "example.org", "isEnabled": True, "dkimManagement": {"@type": "Manual"}, "dnsManagement": {"@type": "Manual"}}}}
+    assert rendered.plan[1]["matchOn"] == ["domainId", "selector"]
+    assert rendered.plan[1]["value"] == {
+        "dkim_0": {"@type": "Dkim1Ed25519Sha256", "domainId": "#domain_example_org", "selector": "s1-ed25519",
+                   "privateKey": {"@type": "File", "filePath": "/etc/stalwart/dkim/s1-ed25519._domainkey.example.org.pem"},
+                   "stage": "active"},
+        "dkim_1": {"@type": "Dkim1RsaSha256", "domainId": "#domain_example_org", "selector": "s1-rsa",
+                   "privateKey": {"@type": "File", "filePath": "/etc/stalwart/dkim/s1-rsa._domainkey.example.org.pem"},
+                   "stage": "active"},
+    }
+    listeners = rendered.plan[2]["value"]
+    assert {v["name"]: list(v["bind"]) for v in listeners.values()} == {
+        "smtp": ["[::]:25"], "submissions": ["[::]:465"], "imaps": ["[::]:993"], "https": ["[::]:443"], "http": ["[::]:8080"]}
+    assert listeners["listener_submissions"]["tlsImplicit"] is True and listeners["listener_smtp"]["tlsImplicit"] is False
+    assert listeners["listener_http"]["useTls"] is False
+    assert rendered.plan[3]["value"] == {"defaultHostname": "mail.example.org", "defaultDomainId": "#domain_example_org",
+                                         "proxyTrustedNetworks": {}}
+    assert rendered.plan[4]["value"] == {
+        "@type": "S3", "bucket": "stalwart",
+        "region": {"@type": "Custom", "customEndpoint": "http://minio.minio:80", "customRegion": "us-east-1"},
+        "accessKey": {"@type": "EnvironmentVariable", "variableName": "STALWART_S3_ACCESS_KEY"},
+        "secretKey": {"@type": "EnvironmentVariable", "variableName": "STALWART_S3_SECRET_KEY"},
+        "allowInvalidCerts": False, "timeout": 30000, "maxRetries": 3,
+    }
+    assert rendered.plan[7]["value"] == {"@type": "Disabled"}
+    assert rendered.plan[8]["value"]["prometheus"] == {
+        "@type": "Enabled", "authUsername": "metrics",
+        "authSecret": {"@type": "EnvironmentVariable", "variableName": "STALWART_METRICS_PASSWORD"}}
+    assert rendered.plan[11]["value"] == {"mode": "testing", "maxAge": 604800000, "mxHosts": {"mail.example.org": True}}
+    assert rendered.summary["DkimSignature"] == 2 and rendered.summary["NetworkListener"] == 5
+
+
+def test_golden_full():
+    rendered = plan_lib.build(copy.deepcopy(FULL))
+    config = rendered.config
+    assert config["authSecret"] == {"@type": "File", "filePath": "/run/pg/password"}
+    assert (config["port"], config["database"], config["authUsername"], config["useTls"], config["timeout"]) == (5433, "mail", "mail", False, 5000)
+    assert config["options"] == "sslmode=prefer"
+    domains = ops(rendered, "Domain")[0]["value"]
+    assert list(domains) == ["domain_example_net", "domain_example_org"]
+    assert domains["domain_example_org"]["aliases"] == {"example.com": True}
+    assert domains["domain_example_org"]["catchAllAddress"] == "postmaster@example.org"
+    assert "mx" not in domains["domain_example_org"]
+    dkim = ops(rendered, "DkimSignature")[0]["value"].values()
+    assert sorted((d["domainId"], d["selector"], d["@type"]) for d in dkim) == [
+        ("#domain_example_net", "mail2026", "Dkim1RsaSha256"),
+        ("#domain_example_org", "s1-ed25519", "Dkim1Ed25519Sha256"),
+        ("#domain_example_org", "s1-rsa", "Dkim1RsaSha256"),
+    ]
+    listeners = {v["name"]: v for v in ops(rendered, "NetworkListener")[0]["value"].values()}
+    assert set(listeners) == {"smtp", "submissions", "imaps", "https", "http", "submission", "imap", "pop3s", "managesieve"}
+    assert listeners["http"]["bind"] == {"[::]:8081": True}
+    assert listeners["submission"]["bind"] == {"[::]:587": True} and listeners["imap"]["bind"] == {"[::]:143": True}
+    assert listeners["managesieve"]["protocol"] == "manageSieve"
+    system = ops(rendered, "SystemSettings")[0]["value"]
+    assert system == {"defaultHostname": "mail.example.org", "defaultDomainId": "#domain_example_net",
+                      "proxyTrustedNetworks": {"10.0.0.0/8": True, "192.168.1.7/32": True}}
+    blob = ops(rendered, "BlobStore")[0]["value"]
+    assert blob["region"] == {"@type": "EuWest1"} and blob["keyPrefix"] == "blobs/" and blob["maxRetries"] == 5
+    assert ops(rendered, "InMemoryStore")[0]["value"] == {"@type": "Redis", "url": "redis://valkey:6379"}
+    assert ops(rendered, "Coordinator")[0]["value"] == {"@type": "Default"}
+    assert ops(rendered, "Metrics")[0]["value"]["prometheus"]["authSecret"]["variableName"] == "PROM_PASSWORD"
+    assert ops(rendered, "Tracer")[0]["value"]["tracer_stdout"]["level"] == "debug"
+    assert ops(rendered, "SpamSettings")[0]["value"] == {
+        "enable": True, "greylistFor": 300000, "spamFilterRulesUrl": "https://mirror.internal/spam-filter-rules.json.gz"}
+    dnsbl = list(ops(rendered, "SpamDnsblServer")[0]["value"].values())
+    assert dnsbl[0] == {"@type": "Ip", "name": "spamhaus-zen", "enable": True,
+                        "zone": {"else": "ip_reverse + '.zen.spamhaus.org'", "match": {}}, "tag": {"else": "'RBL_ZEN'", "match": {}}}
+    assert dnsbl[1]["@type"] == "Domain"
+    throttles = list(ops(rendered, "MtaInboundThrottle")[0]["value"].values())
+    assert throttles[1] == {"description": "per-sender", "enable": True, "key": {"sender": True}, "rate": {"count": 25, "period": 3600000}}
+    assert ops(rendered, "MtaSts")[0]["value"] == {"mode": "enforce", "maxAge": 86400000, "mxHosts": {"mail.example.org": True}}
+    app = ops(rendered, "Application")[0]
+    assert app["matchOn"] == ["description"] and app["value"]["application_webui"]["resourceUrl"] == "https://mirror.internal/webui.zip"
+    account = ops(rendered, "Account")[0]
+    assert account["matchOn"] == ["name", "domainId"]
+    assert account["value"]["account_0"] == {
+        "@type": "User", "name": "smoke", "domainId": "#domain_example_org", "description": "smoke test",
+        "credentials": {"0": {"@type": "Password", "secret": {"@env": "STALWART_SMOKE_PASSWORD"}}}}
+
+
+def test_dkim_records_drive_the_signatures():
+    records = [
+        {"domain": "example.org", "selector": "k2026-rsa", "algorithm": "rsa", "record_name": "k2026-rsa._domainkey.example.org"},
+        {"domain": "example.org", "selector": "k2026-ed", "algorithm": "ed25519"},
+    ]
+    rendered = build(dkim_records=records, dkim_key_dir="/keys/")
+    files = sorted(v["privateKey"]["filePath"] for v in ops(rendered, "DkimSignature")[0]["value"].values())
+    assert files == ["/keys/k2026-ed._domainkey.example.org.pem", "/keys/k2026-rsa._domainkey.example.org.pem"]
+
+
+def test_ed25519_can_be_turned_off():
+    rendered = build(dkim_ed25519=False)
+    assert [v["@type"] for v in ops(rendered, "DkimSignature")[0]["value"].values()] == ["Dkim1RsaSha256"]
+
+
+def test_blob_store_in_data_store_and_metrics_off():
+    rendered = build(blob_store={"type": "data_store"}, metrics={"enabled": False}, mta_sts={"mode": "none"})
+    assert ops(rendered, "BlobStore")[0]["value"] == {"@type": "Default"}
+    assert ops(rendered, "Metrics")[0]["value"] == {"prometheus": {"@type": "Disabled"}}
+    assert ops(rendered, "MtaSts")[0]["value"]["mode"] == "disable"
+
+
+def test_nats_coordinator():
+    rendered = build(replicas=2, coordinator={"type": "nats", "addresses": ["nats-1:4222", "nats-0:4222"], "username": "stalwart"})
+    assert ops(rendered, "Coordinator")[0]["value"] == {
+        "@type": "Nats", "addresses": {"nats-0:4222": True, "nats-1:4222": True}, "authUsername": "stalwart",
+        "authSecret": {"@type": "EnvironmentVariable", "variableName": "STALWART_COORDINATOR_PASSWORD"}}
+
+
+# ------------------------------------------------------------------ determinism and scale
+
+
+def test_identical_input_identical_output_whatever_the_domain_order():
+    first = build(domains=[{"name": "b.example"}, {"name": "a.example"}], default_domain="b.example")
+    second = build(domains=[{"name": "a.example"}, {"name": "b.example"}], default_domain="b.example")
+    assert plan_lib.plan_ndjson(first.plan) == plan_lib.plan_ndjson(second.plan)
+    assert plan_lib.config_json(first.config) == plan_lib.config_json(build().config)
+
+
+def test_ndjson_round_trip():
+    rendered = plan_lib.build(copy.deepcopy(FULL))
+    text = plan_lib.plan_ndjson(rendered.plan)
+    assert text.count("\n") == len(rendered.plan)
+    assert plan_lib.parse_ndjson("# comment\n\n" + text) == rendered.plan
+    with pytest.raises(ValueError, match="line 2 is not JSON"):
+        plan_lib.parse_ndjson('{"a": 1}\n{broken\n')
+
+
+def test_a_thousand_domains_render_fast():
+    domains = [{"name": f"d{n:04d}.example"} for n in range(1000)]
+    started = time.perf_counter()
+    rendered = build(domains=domains)
+    text = plan_lib.plan_ndjson(rendered.plan)
+    elapsed = time.perf_counter() - started
+    assert rendered.summary["Domain"] == 1000 and rendered.summary["DkimSignature"] == 2000
+    assert len(text) > 500_000
+    assert elapsed < 2.0, elapsed
+
+
+# ------------------------------------------------------------------ bad input
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"hostname": "not a host"}, "hostname"),
+    ({"hostname": "localhost"}, "hostname: 'localhost' is not a fully qualified"),
+    ({"domains": []}, "domains: at least one domain"),
+    ({"domains": [{"name": "exa_mple.org"}]}, r"domains\[0\].name"),
+    ({"domains": [{"name": "example.org"}, {"name": "EXAMPLE.org."}]}, r"domains\[1\].name: example.org is listed twice"),
+    ({"domains": [{"name": "example.org", "dkim_selectors": {"rsa2": "x"}}]}, r"domains\[0\].dkim_selectors"),
+    ({"default_domain": "other.org"}, "default_domain: other.org is not in domains"),
+    ({"listeners": ["smtps"]}, "listeners: unknown listener 'smtps'"),
+    ({"listener_ports": {"smtp": 70000}}, "listener_ports.smtp: port 70000 is out of range"),
+    ({"listener_ports": {"http": 443}}, "listener_ports.http: port 443 is already used by listener https"),
+    ({"listener_ports": {"imap": 1143}}, "listener_ports.imap: listener imap is not enabled"),
+    ({"proxy_trusted_networks": ["10.0.0.0/33"]}, "proxy_trusted_networks"),
+    ({"replicas": 2}, "coordinator: replicas is 2 but no coordinator"),
+    ({"replicas": 2, "coordinator": {"type": "redis"}}, "in_memory_store.type=redis"),
+    ({"replicas": 2, "coordinator": {"type": "nats"}}, "coordinator.addresses"),
+    ({"replicas": 0}, "replicas"),
+    ({"blob_store": {"region": "us-east-1"}}, "blob_store.bucket is required"),
+    ({"blob_store": {"bucket": "b"}}, "blob_store.region is required"),
+    ({"blob_store": {"bucket": "b", "region": "moon-1"}}, "blob_store.region: 'moon-1' is not a region Stalwart knows"),
+    ({"blob_store": {"bucket": "b", "region": "x", "endpoint": "minio:9000"}}, "blob_store.endpoint"),
+    ({"data_store": {}}, "data_store.host is required"),
+    ({"data_store": {"host": "db", "port": 0}}, "data_store.port"),
+    ({"data_store": {"host": "db", "password_env": "BAD-NAME"}}, "data_store.password_env"),
+    ({"in_memory_store": {"type": "redis"}}, "in_memory_store.url is required"),
+    ({"dkim_records": [{"domain": "example.org", "selector": "a", "algorithm": "ed25519"}]}, "dkim_records: no RSA key for example.org"),
+    ({"dkim_records": [{"domain": "other.org", "selector": "a", "algorithm": "rsa"}]}, r"dkim_records\[0\].domain"),
+    ({"dkim_records": [{"domain": "example.org", "selector": "a", "algorithm": "dsa"}]}, r"dkim_records\[0\].algorithm"),
+    ({"dkim_key_dir": "relative/dir"}, "dkim_key_dir"),
+    ({"accounts": [{"name": "smoke", "domain": "other.org", "password_env": "P"}]}, r"accounts\[0\].domain"),
+    ({"accounts": [{"name": "smoke@example.org", "domain": "example.org", "password_env": "P"}]}, r"accounts\[0\].name"),
+    ({"accounts": [{"name": "smoke", "domain": "example.org"}]}, r"accounts\[0\].password_env"),
+    ({"spam": {"rate_limits": [{"name": "x", "key": ["ip"], "count": 1, "period": 1}]}}, r"spam.rate_limits\[0\].key"),
+    ({"spam": {"rate_limits": [{"name": "x", "count": 0, "period": 1}]}}, r"spam.rate_limits\[0\].count"),
+    ({"spam": {"dnsbl_servers": [{"name": "x"}]}}, r"spam.dnsbl_servers\[0\].zone is required"),
+    ({"spam": {"dnsbl_servers": [{"name": "x", "zone": "z", "type": "asn"}]}}, r"spam.dnsbl_servers\[0\].type"),
+    ({"mta_sts": {"mode": "strict"}}, "mta_sts.mode"),
+    ({"mta_sts": {"max_age": 0}}, "mta_sts.max_age"),
+    ({"tracer": {"level": "loud"}}, "tracer.level"),
+    ({"application_resource_url": "webui.zip"}, "application_resource_url"),
+])
+def test_bad_input_names_the_option(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        build(**overrides)
+
+
+# ------------------------------------------------------------------ upstream schema
+
+
+def _plan_objects(rendered):
+    for op in rendered.plan:
+        if op["@type"] == "upsert":
+            for key, value in op["value"].items():
+                yield op, key, value
+        else:
+            yield op, "singleton", op["value"]
+
+
+@pytest.mark.parametrize("params", [BASE, FULL, dict(BASE, blob_store={"type": "data_store"}, metrics={"enabled": False},
+                                                      replicas=2, coordinator={"type": "nats", "addresses": ["n:4222"]})],
+                         ids=["minimal", "full", "variants"])
+def test_every_object_fits_the_upstream_schema(schema, params):
+    rendered = plan_lib.build(copy.deepcopy(params))
+    assert schema.check("DataStore", rendered.config) == []
+    assert schema.is_singleton(schema.canonical("DataStore"))
+    checked = 0
+    for op, key, value in _plan_objects(rendered):
+        canonical = schema.canonical(op["object"])
+        if op["@type"] == "update":
+            assert schema.is_singleton(canonical), op["object"]
+            assert schema.check(op["object"], value, update=True) == [], (op["object"], value)
+        else:
+            assert not schema.is_singleton(canonical), op["object"]
+            assert op["matchOn"], op
+            for prop in op["matchOn"]:
+                assert prop in value, (op["object"], key, prop)
+            # Created as is ...
+            assert schema.check(op["object"], value) == [], (op["object"], key)
+            # ... and, when it already exists, only non-matchOn properties are sent: they must all be mutable.
+            patch = {k: v for k, v in value.items() if k not in op["matchOn"] or k == "@type"}
+            assert schema.check(op["object"], patch, update=True, current_variant=value.get("@type")) == [], (op["object"], key)
+        checked += 1
+    assert checked == sum(rendered.summary.values())
+
+
+def test_the_schema_checker_catches_mistakes(schema):
+    def messages(*args, **kwargs):
+        return [m for _, m in schema.check(*args, **kwargs)]
+
+    assert messages("Nope", {}) == ["unknown object type 'Nope'"]
+    assert "unknown property" in messages("Domain", {"name": "a.org", "colour": "red"})[0]
+    assert "expected a boolean" in messages("Domain", {"name": "a.org", "isEnabled": "yes"})[0]
+    assert "is set by the server" in messages("Domain", {"name": "a.org", "createdAt": "2026-01-01T00:00:00Z"})[0]
+    assert "immutable" in messages("NetworkListener", {"name": "smtp"}, update=True)[0]
+    assert "not a value of enum" in messages("NetworkListener", {"name": "x", "protocol": "smtps", "bind": {"[::]:1": True}})[0]
+    assert "not a variant" in messages("DkimSignature", {"@type": "Dkim1Dsa"})[0]
+    assert "required: one of" in messages("DkimSignature", {"selector": "x"})[0]
+    assert "above the maximum" in messages("DataStore", {"@type": "PostgreSql", "port": 70000})[0]
+    assert "must not be negative" in messages("MtaSts", {"maxAge": -5}, update=True)[0]
+    assert "map of index" in messages("Account", {"@type": "User", "name": "a", "credentials": [{"@type": "Password"}]})[0]
+    assert "set members map to true" in messages("SystemSettings", {"proxyTrustedNetworks": {"10.0.0.0/8": 1}}, update=True)[0]
+    assert schema.secret_paths("x:Account", {"@type": "User", "credentials": {"0": {"@type": "Password", "secret": "x"}}}) == [
+        "credentials/0/secret"]
+
