@@ -79,3 +79,22 @@ def test_ansible_doc_documents_every_public_role(installed):
         options = doc[f"openova.stalwart.{role}"]["entry_points"]["main"]["options"]
         defaults = yaml.safe_load((REPO / "roles" / role / "defaults" / "main.yml").read_text()) or {}
         assert set(defaults) <= set(options), f"{role}: defaults without argument_specs: {set(defaults) - set(options)}"
+
+
+def test_execution_environment_sees_the_collection_dependencies(installed):
+    """ansible-builder finds requirements.txt and bindep.txt through meta/execution-environment.yml."""
+    out = _run(installed, "ansible-builder", "introspect", str(installed["collections"]))
+    ours = [line for line in out.splitlines() if "openova.stalwart" in line]
+    wanted = [line.split(">")[0].split("<")[0].strip() for line in (REPO / "requirements.txt").read_text().splitlines()
+              if line.strip() and not line.startswith("#")]
+    for package in wanted:
+        assert any(line.strip("- '").lower().startswith(package.lower()) for line in ours), f"{package} not introspected:\n{out}"
+
+
+def test_execution_environment_context_builds_offline(installed):
+    context = installed["work"] / "ee-context"
+    _run(installed, "ansible-builder", "create", "-f", str(REPO / "execution-environment.yml"), "-c", str(context))
+    containerfile = (context / "Dockerfile").read_text()
+    assert "ansible-galaxy collection install" in containerfile
+    assert (context / "_build" / "requirements.txt").read_text() == (REPO / "requirements.txt").read_text()
+    assert "openova.stalwart" in (context / "_build" / "requirements.yml").read_text()
