@@ -1,0 +1,501 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 OpenOva
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+"""Stalwart management over JMAP: a small client and the plan reconciler used by ``stalwart_settings``.
+
+Protocol facts (Stalwart 0.16, as ``stalwart-cli`` uses them): the session is ``GET /jmap/session`` (``/.well-known/jmap``
+redirects there) and its ``apiUrl`` path takes ``POST`` requests with ``using`` = ``urn:ietf:params:jmap:core`` and
+``urn:stalwart:jmap``; registry objects are ``x:<Type>`` with ``/get``, ``/query`` and ``/set``; singletons live at id
+``singleton``; request-level ``createdIds`` carries creation ids across requests; secrets read back as ``****``.
+
+The reconciler reads every object type the plan touches in a few batched requests (query + get by back-reference,
+paged by ``maxObjectsInGet``), matches plan objects to live ones on ``matchOn``, and writes only what differs: one
+``x:<Type>/set`` per type, batched by ``maxObjectsInSet`` and ``maxCallsInRequest``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import typing as t
+from urllib.parse import urljoin, urlsplit
+
+USING = ["urn:ietf:params:jmap:core", "urn:stalwart:jmap"]
+MASK = "********"
+# Keys whose string values are secrets (masked in diffs and results).
+SECRET_KEYS = frozenset({"secret", "password", "bearerToken", "licenseKey", "apiKey"})
+SECRET_REF = "@env"
+_RETRY_STATUS = (502, 503, 504)
+
+
+class JmapError(Exception):
+    """Any failure talking to Stalwart; the message names the object and property when there is one."""
+
+
+# A transport takes (method, url, body or None, headers, timeout) and returns (status, body bytes, headers).
+Transport = t.Callable[[str, str, t.Optional[bytes], dict, float], t.Tuple[int, bytes, dict]]
+
+
+class Client:
+    def __init__(self, url: str, username: str, password: str, transport: Transport, timeout: float = 30.0,
+                 retries: int = 3, backoff: float = 0.5):
+        if not url or not urlsplit(url).scheme or not urlsplit(url).netloc:
+            raise JmapError(f"url: {url!r} is not an absolute http(s) URL")
+        self.base = url.rstrip("/") + "/"
+        self.username = username
+        token = base64.b64encode(f"{username}:{password}".encode("utf-8")).decode("ascii")
+        self.headers = {"Authorization": f"Basic {token}", "Accept": "application/json"}
+        self.transport = transport
+        self.timeout = timeout
+        self.retries = max(1, retries)
+        self.backoff = backoff
+        self.requests = 0
+        self.api_url: str | None = None
+        self.max_get = 500
+        self.max_set = 500
+        self.max_calls = 16
+
+    # -------------------------------------------------------------- HTTP
+
+    def _http(self, method: str, url: str, body: bytes | None = None) -> bytes:
+        headers = dict(self.headers)
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        last = ""
+        for attempt in range(1, self.retries + 1):
+            try:
+                self.requests += 1
+                status, data, _ = self.transport(method, url, body, headers, self.timeout)
+            except (OSError, ConnectionError) as exc:
+                last = f"cannot reach {url}: {exc}"
+            else:
+                if status == 401:
+                    raise JmapError(f"authentication failed for user {self.username!r} at {url} (HTTP 401): check username/password")
+                if status == 403:
+                    raise JmapError(f"user {self.username!r} is not allowed to manage the server at {url} (HTTP 403)")
+                if status in _RETRY_STATUS:
+                    last = f"{url} answered HTTP {status}"
+                elif status >= 400:
+                    raise JmapError(f"{url} answered HTTP {status}: {_snippet(data)}")
+                else:
+                    return data
+            if attempt < self.retries:
+                time.sleep(self.backoff * (2 ** (attempt - 1)))
+        raise JmapError(f"{last} (gave up after {self.retries} attempts)")
+
+    def _json(self, data: bytes, what: str) -> t.Any:
+        try:
+            return json.loads(data.decode("utf-8"))
+        except ValueError:
+            raise JmapError(f"{what} is not JSON: {_snippet(data)}") from None
+
+    def session(self) -> dict:
+        """Fetch the JMAP session and learn the API URL and request limits."""
+        session = self._json(self._http("GET", urljoin(self.base, "jmap/session")), "the JMAP session")
+        core = (session.get("capabilities") or {}).get("urn:ietf:params:jmap:core")
+        if not isinstance(core, dict) or not session.get("apiUrl"):
+            raise JmapError(f"{self.base}jmap/session is not a JMAP session (no core capability or apiUrl)")
+        if "urn:stalwart:jmap" not in session["capabilities"]:
+            raise JmapError(f"{self.base} does not offer the urn:stalwart:jmap capability (is this Stalwart 0.16+?)")
+        # Keep only the path: the advertised host is the public URL, which may not be the one we reach.
+        self.api_url = urljoin(self.base, urlsplit(session["apiUrl"]).path.lstrip("/"))
+        self.max_get = int(core.get("maxObjectsInGet") or 500)
+        self.max_set = int(core.get("maxObjectsInSet") or 500)
+        self.max_calls = int(core.get("maxCallsInRequest") or 16)
+        return session
+
+    def call(self, calls: list[list], created_ids: dict | None = None) -> tuple[list[list], dict]:
+        """Send method calls in one request; return the method responses and the request-level createdIds."""
+        if self.api_url is None:
+            self.session()
+        body: dict[str, t.Any] = {"using": USING, "methodCalls": calls}
+        if created_ids:
+            body["createdIds"] = created_ids
+        data = self._json(self._http("POST", t.cast(str, self.api_url), json.dumps(body).encode("utf-8")), "the JMAP response")
+        if not isinstance(data, dict) or "methodResponses" not in data:
+            if isinstance(data, dict) and data.get("type"):
+                raise JmapError(f"JMAP request rejected: {data.get('type')} {data.get('detail') or data.get('description') or ''}".strip())
+            raise JmapError(f"unexpected JMAP response: {_snippet(json.dumps(data).encode())}")
+        return data["methodResponses"], data.get("createdIds") or {}
+
+
+def _snippet(data: bytes, size: int = 300) -> str:
+    text = data.decode("utf-8", "replace").strip()
+    return text[:size] + ("..." if len(text) > size else "")
+
+
+def method_result(response: list, expected: str) -> dict:
+    name, result, _ = response
+    if name == "error":
+        detail = result.get("description") or result.get("detail") or ""
+        raise JmapError(f"{expected} failed: {result.get('type', 'error')}{': ' + detail if detail else ''}")
+    if name != expected:
+        raise JmapError(f"expected a {expected} response, got {name}")
+    return result
+
+
+# ------------------------------------------------------------------ comparison and masking
+
+
+def canonical(obj: str) -> str:
+    return obj if obj.startswith("x:") else f"x:{obj}"
+
+
+def display(obj: str) -> str:
+    return obj[2:] if obj.startswith("x:") else obj
+
+
+def is_secret_ref(value: t.Any) -> bool:
+    return isinstance(value, dict) and set(value) == {SECRET_REF}
+
+
+def _is_set(value: dict) -> bool:
+    return all(v is True for v in value.values())
+
+
+def same(desired: t.Any, live: t.Any) -> bool:
+    """Does ``live`` already hold ``desired``? Objects compare on the keys the plan sets; sets exactly; secrets never."""
+    if is_secret_ref(desired) or live == "****":
+        return True
+    if isinstance(desired, dict) and isinstance(live, dict):
+        if desired.get("@type") != live.get("@type") and "@type" in desired:
+            return False
+        if _is_set(desired) or (desired and all(k.isdigit() for k in desired)):
+            if set(desired) != set(live):
+                return False
+        return all(key in live and same(value, live[key]) for key, value in desired.items())
+    if isinstance(desired, bool) or isinstance(live, bool):
+        return desired is live
+    if isinstance(desired, (int, float)) and isinstance(live, (int, float)):
+        return float(desired) == float(live)
+    return desired == live
+
+
+def mask(value: t.Any) -> t.Any:
+    """Copy of ``value`` with secret strings replaced (secret references are kept: they hold no secret)."""
+    if isinstance(value, dict):
+        return {k: (MASK if k in SECRET_KEYS and isinstance(v, str) else mask(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask(v) for v in value]
+    return value
+
+
+def resolve_secrets(value: t.Any, secrets: t.Mapping[str, str], where: str) -> t.Any:
+    if is_secret_ref(value):
+        name = value[SECRET_REF]
+        if name not in secrets or secrets[name] in (None, ""):
+            raise JmapError(f"{where}: secret {name!r} is not set (give it in secrets or the environment)")
+        return secrets[name]
+    if isinstance(value, dict):
+        return {k: resolve_secrets(v, secrets, f"{where}/{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_secrets(v, secrets, where) for v in value]
+    return value
+
+
+def _refs(value: t.Any, out: set[str]) -> None:
+    if isinstance(value, str):
+        if value.startswith("#") and len(value) > 1:
+            out.add(value[1:])
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key.startswith("#") and len(key) > 1:
+                out.add(key[1:])
+            _refs(item, out)
+    elif isinstance(value, list):
+        for item in value:
+            _refs(item, out)
+
+
+def substitute(value: t.Any, known: t.Mapping[str, str]) -> t.Any:
+    """Replace ``#cid`` references whose object already exists by its live id (keys of sets included)."""
+    if isinstance(value, str):
+        return known.get(value[1:], value) if value.startswith("#") else value
+    if isinstance(value, dict):
+        return {(known.get(k[1:], k) if k.startswith("#") else k): substitute(v, known) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute(v, known) for v in value]
+    return value
+
+
+# ------------------------------------------------------------------ reconciler
+
+
+class Change(t.NamedTuple):
+    action: str          # create | update | destroy
+    obj: str             # canonical type
+    key: str             # creation id, live id or "singleton"
+    label: str           # human name: matchOn values
+    before: dict | None
+    after: dict | None
+
+
+class Reconciler:
+    """Diff a plan against a live server and (unless ``check_mode``) write the differences."""
+
+    def __init__(self, client: Client, secrets: t.Mapping[str, str] | None = None, reconcile: list[dict] | None = None):
+        self.client = client
+        self.secrets = dict(secrets or {})
+        self.reconcile = reconcile or []
+        self.live: dict[str, dict[str, dict]] = {}
+        self.changes: list[Change] = []
+        self.set_calls = 0
+
+    # -------------------------------------------------------------- reading
+
+    def read(self, objects: t.Iterable[str], singletons: t.Iterable[str]) -> None:
+        client = self.client
+        if client.api_url is None:
+            client.session()
+        calls: list[list] = []
+        for obj in sorted(set(objects)):
+            calls.extend(_page(obj, 0, client.max_get, total=True))
+        for obj in sorted(set(singletons)):
+            calls.append([f"{obj}/get", {"ids": ["singleton"]}, f"s|{obj}|0"])
+        more = self._read_calls(calls)
+        if more:
+            self._read_calls(more)
+
+    def _read_calls(self, calls: list[list]) -> list[list]:
+        more: list[list] = []
+        per_request = max(2, self.client.max_calls - self.client.max_calls % 2)
+        for start in range(0, len(calls), per_request):
+            responses, _ = self.client.call(calls[start:start + per_request])
+            for response in responses:
+                kind, obj, position = response[2].split("|")
+                if kind == "q":
+                    result = method_result(response, f"{obj}/query")
+                    total = int(result.get("total") or 0)
+                    if position == "0":
+                        for start in range(self.client.max_get, total, self.client.max_get):
+                            more.extend(_page(obj, start, self.client.max_get))
+                elif kind == "g":
+                    result = method_result(response, f"{obj}/get")
+                    bucket = self.live.setdefault(obj, {})
+                    for item in result.get("list") or []:
+                        bucket[str(item.get("id"))] = item
+                elif kind == "s":
+                    result = method_result(response, f"{obj}/get")
+                    found = result.get("list") or []
+                    self.live.setdefault(obj, {})["singleton"] = found[0] if found else {}
+        return more
+
+    # -------------------------------------------------------------- planning
+
+    def plan(self, ops: list[dict]) -> list[list]:
+        """Compute the changes and return the ``/set`` method calls that make them (in dependency order)."""
+        normalised = [self._normalise(op, index) for index, op in enumerate(ops)]
+        objects = {op["object"] for op in normalised if op["@type"] != "update"} | {r["object"] for r in self.reconcile}
+        singletons = {op["object"] for op in normalised if op["@type"] == "update"}
+        self.read(objects, singletons)
+
+        known: dict[str, str] = {}      # creation id -> live id of a matched object
+        pending: set[str] = set()        # creation ids created by this run
+        owned: dict[str, set[str]] = {}  # type -> live ids the plan matched
+        groups: list[tuple[str, dict]] = []  # (type, set arguments) in plan order; consecutive same type merged
+
+        def group(obj: str) -> dict:
+            if not groups or groups[-1][0] != obj:
+                groups.append((obj, {}))
+            return groups[-1][1]
+
+        for index, op in enumerate(normalised):
+            obj = op["object"]
+            where = f"plan operation #{index + 1} ({op['@type']} {display(obj)})"
+            if op["@type"] == "update":
+                live = self.live.get(obj, {}).get("singleton", {})
+                desired = substitute(op["value"], known)
+                if "@type" in desired and desired["@type"] != live.get("@type"):
+                    patch = desired
+                else:
+                    patch = {k: v for k, v in desired.items() if not same(v, live.get(k))}
+                if patch:
+                    group(obj).setdefault("update", {})["singleton"] = resolve_secrets(patch, self.secrets, where)
+                    self.changes.append(Change("update", obj, "singleton", display(obj), _pick(live, patch), patch))
+                continue
+            index_by_key = self._index(obj, op["matchOn"])
+            for cid, value in op["value"].items():
+                desired = substitute(value, known)
+                refs: set[str] = set()
+                _refs({k: desired.get(k) for k in op["matchOn"]}, refs)
+                label = ", ".join(f"{k}={desired.get(k)}" for k in op["matchOn"])
+                match = None if refs & pending else index_by_key.get(_key(desired, op["matchOn"]))
+                if match is None:
+                    unresolved = set()
+                    _refs(desired, unresolved)
+                    dangling = sorted(r for r in unresolved if r not in pending and r not in known)
+                    if dangling:
+                        raise JmapError(f"{where}: object {cid!r} refers to #{dangling[0]}, which no earlier operation creates or matches")
+                    group(obj).setdefault("create", {})[cid] = resolve_secrets(desired, self.secrets, f"{where} {cid}")
+                    pending.add(cid)
+                    self.changes.append(Change("create", obj, cid, label, None, desired))
+                    continue
+                live_id, live = match
+                known[cid] = live_id
+                owned.setdefault(obj, set()).add(live_id)
+                patch = {k: v for k, v in desired.items() if k not in op["matchOn"] and not same(v, live.get(k))}
+                if "@type" in patch:
+                    # A variant switch replaces the object: send every property of the new variant.
+                    patch = {k: v for k, v in desired.items() if k not in op["matchOn"] or k == "@type"}
+                if patch:
+                    group(obj).setdefault("update", {})[live_id] = resolve_secrets(patch, self.secrets, f"{where} {label}")
+                    self.changes.append(Change("update", obj, live_id, label, _pick(live, patch), patch))
+
+        for spec in self.reconcile:
+            obj = spec["object"]
+            scope = spec.get("scope") or {}
+            doomed = [live_id for live_id, live in sorted(self.live.get(obj, {}).items())
+                      if live_id not in owned.get(obj, set()) and all(same(v, live.get(k)) for k, v in scope.items())]
+            if doomed:
+                groups.append((obj, {"destroy": doomed}))
+                for live_id in doomed:
+                    live = self.live[obj][live_id]
+                    self.changes.append(Change("destroy", obj, live_id, _label(live), live, None))
+        # Children before parents when destroying: reconcile entries are listed parents first.
+        creates = [g for g in groups if "destroy" not in g[1]]
+        destroys = [g for g in groups if "destroy" in g[1]]
+        return [[f"{obj}/set", args] for obj, args in creates + list(reversed(destroys))]
+
+    def _normalise(self, op: dict, index: int) -> dict:
+        where = f"plan operation #{index + 1}"
+        if not isinstance(op, dict):
+            raise JmapError(f"{where}: expected an object, got {op!r}")
+        kind = op.get("@type")
+        obj = op.get("object")
+        if not isinstance(obj, str) or not obj:
+            raise JmapError(f"{where}: 'object' is missing")
+        value = op.get("value")
+        if kind == "update":
+            if op.get("id") not in (None, "singleton"):
+                raise JmapError(f"{where}: update of {obj} by id is not supported; use upsert with matchOn")
+            if not isinstance(value, dict):
+                raise JmapError(f"{where}: 'value' must be an object")
+            return {"@type": kind, "object": canonical(obj), "value": value}
+        if kind == "upsert":
+            match_on = op.get("matchOn")
+            if not isinstance(match_on, list) or not match_on or not all(isinstance(m, str) for m in match_on):
+                raise JmapError(f"{where}: upsert of {obj} needs matchOn, a list of property names")
+            if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+                raise JmapError(f"{where}: 'value' must map creation ids to objects")
+            for cid, item in value.items():
+                missing = [m for m in match_on if m not in item]
+                if missing:
+                    raise JmapError(f"{where}: object {cid!r} lacks matchOn property {missing[0]!r}")
+            return {"@type": kind, "object": canonical(obj), "matchOn": match_on, "value": value}
+        raise JmapError(f"{where}: operation {kind!r} is not supported (use upsert or update; deletions go through reconcile)")
+
+    def _index(self, obj: str, match_on: list[str]) -> dict:
+        index: dict = {}
+        for live_id, live in sorted(self.live.get(obj, {}).items()):
+            index.setdefault(_key(live, match_on), (live_id, live))
+        return index
+
+    # -------------------------------------------------------------- writing
+
+    def write(self, calls: list[list]) -> None:
+        """Send the ``/set`` calls, batched, and raise on the first rejected object with its properties."""
+        client = self.client
+        batches: list[list] = []
+        for method, args in calls:
+            if sum(len(v) for v in args.values()) <= client.max_set:
+                batches.append([method, args])
+                continue
+            for kind, items in args.items():
+                keys = list(items)
+                for start in range(0, len(keys), client.max_set):
+                    chunk = keys[start:start + client.max_set]
+                    batches.append([method, {kind: {k: items[k] for k in chunk} if isinstance(items, dict) else chunk}])
+        created_ids: dict[str, str] = {}
+        errors: list[str] = []
+        per_request = max(1, client.max_calls)
+        for start in range(0, len(batches), per_request):
+            chunk = [[m, a, f"w{start + n}"] for n, (m, a) in enumerate(batches[start:start + per_request])]
+            responses, returned = client.call(chunk, created_ids or None)
+            self.set_calls += len(chunk)
+            created_ids.update(returned)
+            for (method, args, _), response in zip(chunk, responses):
+                obj = method.rsplit("/", 1)[0]
+                try:
+                    result = method_result(response, method)
+                except JmapError as exc:
+                    errors.append(str(exc))
+                    continue
+                for cid, info in (result.get("created") or {}).items():
+                    if isinstance(info, dict) and info.get("id"):
+                        created_ids[cid] = str(info["id"])
+                for field, kind in (("notCreated", "create"), ("notUpdated", "update"), ("notDestroyed", "destroy")):
+                    for key, error in (result.get(field) or {}).items():
+                        errors.append(self._set_error(obj, kind, key, args, error))
+            if errors:
+                break
+        if errors:
+            raise JmapError("; ".join(errors))
+
+    def _set_error(self, obj: str, kind: str, key: str, args: dict, error: dict) -> str:
+        label = key
+        for change in self.changes:
+            if change.obj == obj and change.key == key:
+                label = change.label
+                break
+        text = f"{display(obj)} {label}: {kind} rejected: {error.get('type', 'error')}"
+        if error.get("properties"):
+            text += f" (properties: {', '.join(error['properties'])})"
+        for item in error.get("validationErrors") or []:
+            text += f" [{item.get('type')}: {item.get('property')}]"
+        if error.get("linkedObjects"):
+            text += f" (linked objects: {json.dumps(error['linkedObjects'])})"
+        if error.get("description"):
+            text += f": {error['description']}"
+        return text
+
+
+def _page(obj: str, position: int, limit: int, total: bool = False) -> list[list]:
+    """A query of one page and the get of its ids (by back-reference), tagged ``q|type|position``/``g|...``."""
+    query: dict[str, t.Any] = {"position": position, "limit": limit}
+    if total:
+        query["calculateTotal"] = True
+    tag = f"q|{obj}|{position}"
+    return [[f"{obj}/query", query, tag],
+            [f"{obj}/get", {"#ids": {"resultOf": tag, "name": f"{obj}/query", "path": "/ids"}}, f"g|{obj}|{position}"]]
+
+
+def _key(value: dict, match_on: list[str]) -> str:
+    return json.dumps([value.get(m) for m in match_on], sort_keys=True)
+
+
+def _pick(live: dict, patch: dict) -> dict:
+    return {k: live.get(k) for k in patch}
+
+
+def _label(live: dict) -> str:
+    for key in ("name", "selector", "description"):
+        if live.get(key):
+            return f"{key}={live[key]}"
+    return f"id={live.get('id')}"
+
+
+def apply(client: Client, ops: list[dict], secrets: t.Mapping[str, str] | None = None, reconcile: list[dict] | None = None,
+          check_mode: bool = False) -> dict:
+    """Converge the server to ``ops``; return changed, counts, the masked diff and request statistics."""
+    reconciler = Reconciler(client, secrets=secrets, reconcile=[dict(r, object=canonical(r["object"])) for r in reconcile or []])
+    calls = reconciler.plan(ops)
+    if calls and not check_mode:
+        reconciler.write(calls)
+    counts: dict[str, dict[str, int]] = {}
+    before: dict[str, t.Any] = {}
+    after: dict[str, t.Any] = {}
+    for change in reconciler.changes:
+        per_type = counts.setdefault(display(change.obj), {"create": 0, "update": 0, "destroy": 0})
+        per_type[change.action] += 1
+        name = display(change.obj) if change.key == "singleton" else f"{display(change.obj)} {change.label}"
+        before[name] = mask(change.before)
+        after[name] = mask(change.after)
+    return dict(
+        changed=bool(reconciler.changes),
+        changes=counts,
+        diff=dict(before=before, after=after),
+        requests=client.requests,
+        set_calls=reconciler.set_calls,
+    )

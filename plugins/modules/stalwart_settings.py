@@ -1,0 +1,197 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 OpenOva
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: stalwart_settings
+short_description: Apply a Stalwart settings plan over JMAP, changing only what differs
+version_added: 0.1.0
+author: OpenOva (@openova)
+description:
+  - Converges a running Stalwart 0.16 server to a settings plan, the NDJSON operations of C(stalwart-cli apply) as
+    rendered by M(openova.stalwart.stalwart_config) (C(upsert) with C(matchOn), singleton C(update), C(#id) references).
+  - Unlike C(stalwart-cli apply) it diffs first. It reads every object type the plan touches in a few batched requests,
+    matches plan objects to live ones on their C(matchOn) properties, creates what is missing and updates only the
+    properties that differ. Objects the plan does not mention are left alone, unless O(reconcile) asks to delete them.
+  - Writes are batched, one C(x:<Type>/set) per type, split only by the server's C(maxObjectsInSet) and
+    C(maxCallsInRequest). A second run against a converged server sends no C(set) at all and reports no change.
+  - Secret values read back masked, so properties holding a secret (for example an account password) are written when
+    the object is created and not compared afterwards.
+  - Plan-level secret references C({"@env": "NAME"}) (used by M(openova.stalwart.stalwart_config) for account passwords)
+    are replaced by O(secrets.NAME), or else by the environment variable C(NAME) of the host running the module.
+extends_documentation_fragment:
+  - openova.stalwart.stalwart_api
+  - openova.stalwart.attributes
+  - openova.stalwart.attributes.ACTIONGROUP_STALWART
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reads the live objects and reports what would change; sends no C(set).
+  diff_mode:
+    support: full
+    details:
+      - Before and after of every object that changes, by type and C(matchOn) label, with secrets masked.
+  idempotent:
+    support: full
+options:
+  plan:
+    description:
+      - The plan, as a list of operations (the C(plan) returned by M(openova.stalwart.stalwart_config)) or as NDJSON text.
+      - Mutually exclusive with O(plan_file).
+    type: raw
+  plan_file:
+    description:
+      - Path of a C(plan.ndjson) file on the host running the module. Lines starting with C(#) are comments.
+    type: path
+  secrets:
+    description:
+      - Values of the plan's C({"@env": NAME}) secret references, by name. Names not given here are read from the
+        environment of the module.
+    type: dict
+    default: {}
+  reconcile:
+    description:
+      - Object types whose objects the plan does not match are deleted (children are deleted before parents when
+        several types are listed in parent-first order).
+      - Each item has C(object), the type (for example C(DkimSignature)), and optional C(scope), a dictionary of property
+        values an object must have to be considered (for example C({domainId: <id>})).
+    type: list
+    elements: dict
+    default: []
+seealso:
+  - module: openova.stalwart.stalwart_config
+  - name: stalwart-cli apply
+    description: The plan format.
+    link: https://stalw.art/docs/management/cli/apply/
+"""
+
+EXAMPLES = r"""
+- name: Render the settings
+  openova.stalwart.stalwart_config:
+    hostname: mail.example.org
+    domains: "{{ stalwart_domains }}"
+    data_store: {host: stalwart-db-rw}
+    blob_store: {bucket: stalwart, region: us-east-1, endpoint: "http://minio.minio:80"}
+    accounts:
+      - {name: smoke, domain: example.org, password_env: STALWART_SMOKE_PASSWORD}
+  register: stalwart_render
+
+- name: Apply them
+  openova.stalwart.stalwart_settings:
+    url: http://127.0.0.1:8080
+    username: admin
+    password: "{{ stalwart_admin_password }}"
+    plan: "{{ stalwart_render.plan }}"
+    secrets:
+      STALWART_SMOKE_PASSWORD: "{{ stalwart_smoke_password }}"
+
+- name: Apply a plan file and delete DKIM signatures the plan no longer lists
+  openova.stalwart.stalwart_settings:
+    url: https://mail.example.org
+    username: admin
+    password: "{{ stalwart_admin_password }}"
+    plan_file: /srv/render/stalwart/plan.ndjson
+    reconcile:
+      - object: DkimSignature
+"""
+
+RETURN = r"""
+changes:
+  description: Number of objects created, updated and destroyed, by object type (only types with changes).
+  returned: always
+  type: dict
+  sample: {"Domain": {"create": 2, "update": 0, "destroy": 0}, "SystemSettings": {"create": 0, "update": 1, "destroy": 0}}
+requests:
+  description: HTTP requests sent to the server (session, reads and writes).
+  returned: always
+  type: int
+  sample: 3
+set_calls:
+  description: C(x:<Type>/set) method calls sent (0 in check mode and when nothing differs).
+  returned: always
+  type: int
+  sample: 12
+"""
+
+import collections
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_native
+from ansible.module_utils.six.moves.urllib.error import HTTPError
+from ansible.module_utils.urls import open_url
+
+from ansible_collections.openova.stalwart.plugins.module_utils import _jmap
+from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_plan
+
+
+def transport(validate_certs: bool, ca_path: str | None):
+    def send(method, url, body, headers, timeout):
+        try:
+            response = open_url(url, data=body, headers=headers, method=method, validate_certs=validate_certs,
+                                ca_path=ca_path, timeout=timeout, follow_redirects="safe")
+            return response.getcode(), response.read(), dict(response.headers)
+        except HTTPError as exc:
+            return exc.code, exc.read() or b"", dict(exc.headers or {})
+    return send
+
+
+def load_plan(module: AnsibleModule) -> list:
+    plan = module.params["plan"]
+    if module.params["plan_file"]:
+        try:
+            with open(module.params["plan_file"], encoding="utf-8") as handle:
+                return _stalwart_plan.parse_ndjson(handle.read(), module.params["plan_file"])
+        except OSError as exc:
+            raise ValueError(f"plan_file: cannot read {module.params['plan_file']}: {exc}") from None
+    if isinstance(plan, str):
+        return _stalwart_plan.parse_ndjson(plan, "plan")
+    if not isinstance(plan, list):
+        raise ValueError(f"plan: expected a list of operations or NDJSON text, got {type(plan).__name__}")
+    return plan
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            url=dict(type="str", required=True),
+            username=dict(type="str", required=True),
+            password=dict(type="str", required=True, no_log=True),
+            validate_certs=dict(type="bool", default=True),
+            ca_path=dict(type="path"),
+            timeout=dict(type="int", default=30),
+            plan=dict(type="raw"),
+            plan_file=dict(type="path"),
+            secrets=dict(type="dict", default={}, no_log=True),
+            reconcile=dict(type="list", elements="dict", default=[]),
+        ),
+        mutually_exclusive=[("plan", "plan_file")],
+        required_one_of=[("plan", "plan_file")],
+        supports_check_mode=True,
+    )
+    params = module.params
+    try:
+        ops = load_plan(module)
+        for index, item in enumerate(params["reconcile"]):
+            if not isinstance(item.get("object"), str) or not item["object"]:
+                raise ValueError(f"reconcile[{index}].object is required")
+            if not isinstance(item.get("scope") or {}, dict):
+                raise ValueError(f"reconcile[{index}].scope must be a dictionary")
+        client = _jmap.Client(params["url"], params["username"], params["password"],
+                              transport(params["validate_certs"], params["ca_path"]), timeout=params["timeout"])
+        secrets = collections.ChainMap({k: to_native(v) for k, v in params["secrets"].items()}, os.environ)
+        result = _jmap.apply(client, ops, secrets=secrets, reconcile=params["reconcile"], check_mode=module.check_mode)
+    except (ValueError, _jmap.JmapError) as exc:
+        module.fail_json(msg=to_native(exc))
+    diff = result.pop("diff")
+    if module._diff:
+        result["diff"] = diff
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
