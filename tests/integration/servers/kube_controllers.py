@@ -1,0 +1,282 @@
+# -*- coding: utf-8 -*-
+"""The operators' part in the Kubernetes API test server: small controllers that bring objects to the
+state their real controllers would (CNPG, cert-manager, MinIO, kube-controller-manager), so that waits in
+playbooks finish. Each one is idempotent: run twice, it changes nothing the second time."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import json
+import secrets
+import typing as t
+
+# A documentation address (RFC 5737 TEST-NET-1): handed out as a load balancer IP, never contacted.
+LOAD_BALANCER_IP = "192.0.2.10"
+
+
+class ControllerAPI(t.Protocol):
+    """What a controller may do to the store (implemented by servers.kube.KubeServer)."""
+
+    def get_object(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict | None: ...
+
+    def controller_status(self, obj: dict, status: dict) -> None: ...
+
+    def controller_ensure(self, obj: dict, owner: dict | None = None, replace: bool = False) -> None: ...
+
+
+def _b64(value: str | bytes) -> str:
+    return base64.b64encode(value.encode() if isinstance(value, str) else value).decode()
+
+
+def _condition(obj: dict, ctype: str, reason: str, message: str, status: str = "True") -> dict:
+    # The creation time is the transition time: deterministic, so a second reconcile changes nothing.
+    return {"type": ctype, "status": status, "reason": reason, "message": message,
+            "lastTransitionTime": obj["metadata"]["creationTimestamp"]}
+
+
+def _meta(obj: dict) -> tuple[str, str | None, int]:
+    meta = obj["metadata"]
+    return meta["name"], meta.get("namespace"), meta.get("generation", 1)
+
+
+def _replicas(obj: dict, default: int = 1) -> int:
+    value = (obj.get("spec") or {}).get("replicas")
+    return default if value is None else int(value)
+
+
+def _revision(obj: dict) -> str:
+    template = json.dumps((obj.get("spec") or {}).get("template") or {}, sort_keys=True)
+    return f"{obj['metadata']['name']}-{hashlib.sha256(template.encode()).hexdigest()[:10]}"
+
+
+# -- apiextensions ----------------------------------------------------------------------------------
+def crd(api: ControllerAPI, obj: dict) -> None:
+    spec = obj["spec"]
+    api.controller_status(obj, {
+        "conditions": [_condition(obj, "NamesAccepted", "NoConflicts", "no conflicts found"),
+                       _condition(obj, "Established", "InitialNamesAccepted", "the initial names have been accepted")],
+        "acceptedNames": spec["names"],
+        "storedVersions": [v["name"] for v in spec.get("versions", []) if v.get("storage")],
+    })
+
+
+# -- core / apps / batch ----------------------------------------------------------------------------
+def namespace(api: ControllerAPI, obj: dict) -> None:
+    if (obj.get("status") or {}).get("phase") != "Terminating":
+        api.controller_status(obj, {"phase": "Active"})
+
+
+def service(api: ControllerAPI, obj: dict) -> None:
+    if (obj.get("spec") or {}).get("type") == "LoadBalancer":
+        api.controller_status(obj, {"loadBalancer": {"ingress": [{"ip": LOAD_BALANCER_IP, "ipMode": "VIP"}]}})
+    else:
+        api.controller_status(obj, {"loadBalancer": {}})
+
+
+def pvc(api: ControllerAPI, obj: dict) -> None:
+    spec = obj.get("spec") or {}
+    api.controller_status(obj, {
+        "phase": "Bound", "accessModes": spec.get("accessModes") or ["ReadWriteOnce"],
+        "capacity": {"storage": ((spec.get("resources") or {}).get("requests") or {}).get("storage", "1Gi")},
+    })
+
+
+def _pod(obj: dict, name: str, template: dict) -> dict:
+    tmeta = template.get("metadata") or {}
+    containers = (template.get("spec") or {}).get("containers") or []
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": obj["metadata"].get("namespace"),
+                     "labels": dict(tmeta.get("labels") or {})},
+        "spec": {"containers": [{"name": c.get("name", "main"), "image": c.get("image", "")} for c in containers]},
+        "status": {"phase": "Running", "podIP": "10.244.0.10",
+                   "conditions": [_condition(obj, "Ready", "", "")],
+                   "containerStatuses": [{"name": c.get("name", "main"), "image": c.get("image", ""), "imageID": "",
+                                          "ready": True, "started": True, "restartCount": 0,
+                                          "state": {"running": {"startedAt": obj["metadata"]["creationTimestamp"]}}}
+                                         for c in containers]},
+    }
+
+
+def statefulset(api: ControllerAPI, obj: dict) -> None:
+    name, ns, generation = _meta(obj)
+    spec = obj.get("spec") or {}
+    replicas = _replicas(obj)
+    revision = _revision(obj)
+    for index in range(replicas):
+        api.controller_ensure(_pod(obj, f"{name}-{index}", spec.get("template") or {}), owner=obj, replace=True)
+        for claim in spec.get("volumeClaimTemplates") or []:
+            api.controller_ensure({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                                   "metadata": {"name": f"{claim['metadata']['name']}-{name}-{index}", "namespace": ns,
+                                                "labels": dict((spec.get("selector") or {}).get("matchLabels") or {})},
+                                   "spec": claim.get("spec") or {}})
+    api.controller_status(obj, {
+        "observedGeneration": generation, "replicas": replicas, "readyReplicas": replicas,
+        "currentReplicas": replicas, "updatedReplicas": replicas, "availableReplicas": replicas,
+        "currentRevision": revision, "updateRevision": revision, "collisionCount": 0,
+    })
+
+
+def deployment(api: ControllerAPI, obj: dict) -> None:
+    _, _, generation = _meta(obj)
+    replicas = _replicas(obj)
+    api.controller_status(obj, {
+        "observedGeneration": generation, "replicas": replicas, "readyReplicas": replicas,
+        "updatedReplicas": replicas, "availableReplicas": replicas,
+        "conditions": [_condition(obj, "Available", "MinimumReplicasAvailable", "Deployment has minimum availability."),
+                       _condition(obj, "Progressing", "NewReplicaSetAvailable", "ReplicaSet has successfully progressed.")],
+    })
+
+
+def job(api: ControllerAPI, obj: dict) -> None:
+    completions = (obj.get("spec") or {}).get("completions") or 1
+    stamp = obj["metadata"]["creationTimestamp"]
+    api.controller_status(obj, {
+        "succeeded": completions, "startTime": stamp, "completionTime": stamp, "ready": 0, "terminating": 0,
+        "conditions": [_condition(obj, "SuccessCriteriaMet", "CompletionsReached", "Reached expected number of succeeded pods"),
+                       _condition(obj, "Complete", "CompletionsReached", "Reached expected number of succeeded pods")],
+    })
+
+
+def pdb(api: ControllerAPI, obj: dict) -> None:
+    _, _, generation = _meta(obj)
+    api.controller_status(obj, {"observedGeneration": generation, "currentHealthy": 1, "desiredHealthy": 1,
+                                "disruptionsAllowed": 0, "expectedPods": 1})
+
+
+# -- CloudNativePG ----------------------------------------------------------------------------------
+def cnpg_cluster(api: ControllerAPI, obj: dict) -> None:
+    """CNPG: the cluster turns healthy, with its -rw/-ro/-r Services and the -app (and -superuser) Secrets."""
+    name, ns, _ = _meta(obj)
+    spec = obj.get("spec") or {}
+    initdb = ((spec.get("bootstrap") or {}).get("initdb")) or {}
+    database = initdb.get("database", "app")
+    owner = initdb.get("owner", database)
+    for suffix, role in (("rw", "primary"), ("ro", "replica"), ("r", "any")):
+        api.controller_ensure({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": f"{name}-{suffix}", "namespace": ns, "labels": {"cnpg.io/cluster": name}},
+            "spec": {"type": "ClusterIP", "ports": [{"name": "postgres", "port": 5432, "protocol": "TCP",
+                                                    "targetPort": 5432}],
+                     "selector": {"cnpg.io/cluster": name, **({"cnpg.io/instanceRole": role} if role != "any" else {})}},
+        }, owner=obj)
+    if not (initdb.get("secret") or {}).get("name"):
+        _cnpg_secret(api, obj, f"{name}-app", owner, database)
+    if spec.get("enableSuperuserAccess"):
+        _cnpg_secret(api, obj, f"{name}-superuser", "postgres", "*")
+    instances = int(spec.get("instances", 1))
+    api.controller_status(obj, {
+        "phase": "Cluster in healthy state", "instances": instances, "readyInstances": instances,
+        "currentPrimary": f"{name}-1", "targetPrimary": f"{name}-1", "latestGeneratedNode": instances,
+        "writeService": f"{name}-rw", "readService": f"{name}-r",
+        "instanceNames": [f"{name}-{i}" for i in range(1, instances + 1)],
+        "conditions": [_condition(obj, "Ready", "ClusterIsReady", "Cluster is Ready")],
+    })
+
+
+def _cnpg_secret(api: ControllerAPI, cluster: dict, secret: str, user: str, dbname: str) -> None:
+    name, ns, _ = _meta(cluster)
+    if api.get_object("v1", "Secret", secret, ns) is not None:
+        return  # generated once, like the operator: the password stays
+    password = secrets.token_urlsafe(24)
+    host = f"{name}-rw"
+    fqdn = f"{host}.{ns}"
+    api.controller_ensure({
+        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/basic-auth",
+        "metadata": {"name": secret, "namespace": ns, "labels": {"cnpg.io/cluster": name, "cnpg.io/reload": "true"}},
+        "data": {key: _b64(value) for key, value in {
+            "username": user, "user": user, "password": password, "host": host, "port": "5432", "dbname": dbname,
+            "pgpass": f"{host}:5432:{dbname}:{user}:{password}\n",
+            "uri": f"postgresql://{user}:{password}@{fqdn}:5432/{dbname}",
+            "jdbc-uri": f"jdbc:postgresql://{fqdn}:5432/{dbname}?password={password}&user={user}",
+        }.items()},
+    }, owner=cluster)
+
+
+def cnpg_backup(api: ControllerAPI, obj: dict) -> None:
+    stamp = obj["metadata"]["creationTimestamp"]
+    api.controller_status(obj, {"phase": "completed", "method": (obj.get("spec") or {}).get("method", "barmanObjectStore"),
+                                "startedAt": stamp, "stoppedAt": stamp})
+
+
+def cnpg_database(api: ControllerAPI, obj: dict) -> None:
+    api.controller_status(obj, {"applied": True, "observedGeneration": _meta(obj)[2]})
+
+
+# -- cert-manager / MinIO ---------------------------------------------------------------------------
+def issuer(api: ControllerAPI, obj: dict) -> None:
+    api.controller_status(obj, {"conditions": [_condition(obj, "Ready", "IsReady", "Signing CA verified")]})
+
+
+def certificate(api: ControllerAPI, obj: dict) -> None:
+    """cert-manager: a key pair and a self-signed certificate for spec.dnsNames in spec.secretName."""
+    name, ns, generation = _meta(obj)
+    spec = obj.get("spec") or {}
+    names = list(spec.get("dnsNames") or []) or [spec.get("commonName") or name]
+    existing = api.get_object("v1", "Secret", spec["secretName"], ns)
+    alt = ",".join(names)
+    if existing is None or ((existing["metadata"].get("annotations") or {}).get("cert-manager.io/alt-names") != alt):
+        cert, key = _self_signed(names)
+        api.controller_ensure({
+            "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+            "metadata": {"name": spec["secretName"], "namespace": ns, "annotations": {
+                "cert-manager.io/alt-names": alt, "cert-manager.io/certificate-name": name,
+                "cert-manager.io/common-name": spec.get("commonName", ""),
+                "cert-manager.io/issuer-name": (spec.get("issuerRef") or {}).get("name", ""),
+                "cert-manager.io/issuer-kind": (spec.get("issuerRef") or {}).get("kind", "Issuer")}},
+            "data": {"tls.crt": _b64(cert), "tls.key": _b64(key), "ca.crt": _b64(cert)},
+        }, replace=True)
+    api.controller_status(obj, {
+        "conditions": [{**_condition(obj, "Ready", "Ready", "Certificate is up to date and has not expired"),
+                        "observedGeneration": generation}],
+        "notBefore": obj["metadata"]["creationTimestamp"], "revision": 1,
+    })
+
+
+def _self_signed(names: list[str]) -> tuple[bytes, bytes]:
+    # Imported here so the server runs without cryptography when no Certificate is ever written.
+    from cryptography import x509  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives import hashes, serialization  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives.asymmetric import ec  # pylint: disable=import-outside-toplevel
+    from cryptography.x509.oid import NameOID  # pylint: disable=import-outside-toplevel
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=90))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
+            .sign(key, hashes.SHA256()))
+    return (cert.public_bytes(serialization.Encoding.PEM),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()))
+
+
+def minio_tenant(api: ControllerAPI, obj: dict) -> None:
+    pools = (obj.get("spec") or {}).get("pools") or []
+    servers = sum(int(p.get("servers", 0)) for p in pools)
+    api.controller_status(obj, {"currentState": "Initialized", "healthStatus": "green", "availableReplicas": servers,
+                                "revision": 0, "syncVersion": ""})
+
+
+# Keyed by ResourceType.label; KubeServer(controllers={"Cluster.postgresql.cnpg.io": False}) turns one off.
+CONTROLLERS: dict[str, t.Callable[[ControllerAPI, dict], None]] = {
+    "CustomResourceDefinition.apiextensions.k8s.io": crd,
+    "Namespace": namespace,
+    "Service": service,
+    "PersistentVolumeClaim": pvc,
+    "StatefulSet.apps": statefulset,
+    "Deployment.apps": deployment,
+    "Job.batch": job,
+    "PodDisruptionBudget.policy": pdb,
+    "Cluster.postgresql.cnpg.io": cnpg_cluster,
+    "Backup.postgresql.cnpg.io": cnpg_backup,
+    "Database.postgresql.cnpg.io": cnpg_database,
+    "Issuer.cert-manager.io": issuer,
+    "ClusterIssuer.cert-manager.io": issuer,
+    "Certificate.cert-manager.io": certificate,
+    "Tenant.minio.min.io": minio_tenant,
+}
