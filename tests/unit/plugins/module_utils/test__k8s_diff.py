@@ -1,0 +1,68 @@
+# -*- coding: utf-8 -*-
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from ansible_collections.openova.stalwart.plugins.module_utils import _k8s_diff
+
+CM = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "n"}, "data": {"a": "1"}}
+
+
+def live(obj, **extra):
+    out = dict(obj)
+    out["metadata"] = dict(obj["metadata"], uid="u", resourceVersion="7", managedFields=[{"manager": "x"}])
+    out.update(extra)
+    return out
+
+
+def test_missing_object_needs_apply():
+    assert _k8s_diff.needs_apply(CM, None)
+
+
+def test_server_added_fields_do_not_count():
+    assert not _k8s_diff.needs_apply(CM, live(CM, status={"phase": "x"}))
+
+
+def test_changed_value_counts():
+    assert _k8s_diff.needs_apply(dict(CM, data={"a": "2"}), live(CM))
+
+
+def test_list_length_and_items_count():
+    want = {"spec": {"ports": [{"port": 25}, {"port": 465}]}}
+    assert _k8s_diff.is_subset(want, {"spec": {"ports": [{"port": 25, "protocol": "TCP"}, {"port": 465}]}})
+    assert not _k8s_diff.is_subset(want, {"spec": {"ports": [{"port": 25}]}})
+    assert not _k8s_diff.is_subset(want, {"spec": {"ports": [{"port": 25}, {"port": 587}]}})
+
+
+def test_bool_is_not_int():
+    assert not _k8s_diff.is_subset({"a": True}, {"a": 1})
+    assert _k8s_diff.is_subset({"a": 1}, {"a": 1.0})
+
+
+def test_none_and_empty_dict_are_absent():
+    assert _k8s_diff.is_subset({"a": None, "b": {}}, {})
+
+
+def test_secret_string_data_compares_as_data():
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"k": "välue"}}
+    stored = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "type": "Opaque",
+              "data": {"k": base64.b64encode("välue".encode()).decode()}}
+    assert not _k8s_diff.needs_apply(secret, stored)
+    assert _k8s_diff.needs_apply(dict(secret, stringData={"k": "other"}), stored)
+
+
+def test_pending_keeps_order_and_treats_failed_lookup_as_missing():
+    other = dict(CM, metadata={"name": "d", "namespace": "n"})
+    results = [
+        {"item": CM, "resources": [live(CM)]},
+        {"item": other, "failed": True, "msg": "no kind"},
+        {"item": dict(CM, data={"a": "9"}), "resources": [live(CM)]},
+    ]
+    assert _k8s_diff.pending(results) == [other, dict(CM, data={"a": "9"})]
+
+
+def test_pending_rejects_other_input():
+    with pytest.raises(ValueError, match="k8s_pending"):
+        _k8s_diff.pending([{"resources": []}])
