@@ -67,7 +67,7 @@ class Client:
         for attempt in range(1, self.retries + 1):
             try:
                 self.requests += 1
-                status, data, _ = self.transport(method, url, body, headers, self.timeout)
+                status, data = self.transport(method, url, body, headers, self.timeout)[:2]
             except (OSError, ConnectionError) as exc:
                 last = f"cannot reach {url}: {exc}"
             else:
@@ -127,7 +127,7 @@ def _snippet(data: bytes, size: int = 300) -> str:
 
 
 def method_result(response: list, expected: str) -> dict:
-    name, result, _ = response
+    name, result = response[0], response[1]
     if name == "error":
         detail = result.get("description") or result.get("detail") or ""
         raise JmapError(f"{expected} failed: {result.get('type', 'error')}{': ' + detail if detail else ''}")
@@ -262,7 +262,7 @@ class Reconciler:
         more: list[list] = []
         per_request = max(2, self.client.max_calls - self.client.max_calls % 2)
         for start in range(0, len(calls), per_request):
-            responses, _ = self.client.call(calls[start:start + per_request])
+            responses = self.client.call(calls[start:start + per_request])[0]
             for response in responses:
                 kind, obj, position = response[2].split("|")
                 if kind == "q":
@@ -415,7 +415,7 @@ class Reconciler:
             responses, returned = client.call(chunk, created_ids or None)
             self.set_calls += len(chunk)
             created_ids.update(returned)
-            for (method, args, _), response in zip(chunk, responses):
+            for (method, args, _tag), response in zip(chunk, responses):
                 obj = method.rsplit("/", 1)[0]
                 try:
                     result = method_result(response, method)

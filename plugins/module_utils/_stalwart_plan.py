@@ -467,7 +467,7 @@ def build(params: dict) -> Rendered:
 
     listener_values = {}
     for name, port in listeners:
-        _, protocol, implicit, tls = LISTENERS[name]
+        protocol, implicit, tls = LISTENERS[name][1:]
         listener_values[f"listener_{name}"] = {
             "name": name,
             "protocol": protocol,

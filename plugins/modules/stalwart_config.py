@@ -2,6 +2,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 OpenOva
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# Apache-2.0 is compatible with the GNU General Public License version 3, the license of ansible-core.
 
 from __future__ import annotations
 
@@ -45,7 +46,7 @@ options:
       - Mail domains (C(stalwart_domains)). Each item is a dictionary; keys other than those below are ignored, so the same
         list can be shared with the DNS role.
       - C(name) (required), the domain.
-      - C(dkim_selectors), optional dictionary C({rsa: <selector>, ed25519: <selector>}) overriding the default selectors;
+      - C(dkim_selectors), optional dictionary with keys C(rsa) and C(ed25519) whose values override the default selectors;
         set C(ed25519) to C(false) to sign that domain with RSA only.
       - C(aliases), optional list of alias domain names.
       - C(description), optional free text.
@@ -201,7 +202,7 @@ options:
     default: []
   listener_ports:
     description:
-      - Port overrides by listener name, for example C({http: 8081}).
+      - Ports by listener name, to move a listener off its default port (for example C(http) to 8081).
     type: dict
     default: {}
   proxy_trusted_networks:

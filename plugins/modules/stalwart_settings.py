@@ -2,6 +2,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 OpenOva
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# Apache-2.0 is compatible with the GNU General Public License version 3, the license of ansible-core.
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ description:
     C(maxCallsInRequest). A second run against a converged server sends no C(set) at all and reports no change.
   - Secret values read back masked, so properties holding a secret (for example an account password) are written when
     the object is created and not compared afterwards.
-  - Plan-level secret references C({"@env": "NAME"}) (used by M(openova.stalwart.stalwart_config) for account passwords)
-    are replaced by O(secrets.NAME), or else by the environment variable C(NAME) of the host running the module.
+  - 'Plan-level secret references C({"@env": "NAME"}) (used by M(openova.stalwart.stalwart_config) for account passwords)
+    are replaced by the value of C(NAME) in O(secrets), or else by the environment variable C(NAME) of the host running
+    the module.'
 extends_documentation_fragment:
   - openova.stalwart.stalwart_api
   - openova.stalwart.attributes
@@ -49,8 +51,8 @@ options:
     type: path
   secrets:
     description:
-      - Values of the plan's C({"@env": NAME}) secret references, by name. Names not given here are read from the
-        environment of the module.
+      - Values for the secret references in the plan, by reference name (for example C(STALWART_SMOKE_PASSWORD)).
+        Names not given here are read from the environment of the module.
     type: dict
     default: {}
   reconcile:
@@ -58,7 +60,7 @@ options:
       - Object types whose objects the plan does not match are deleted (children are deleted before parents when
         several types are listed in parent-first order).
       - Each item has C(object), the type (for example C(DkimSignature)), and optional C(scope), a dictionary of property
-        values an object must have to be considered (for example C({domainId: <id>})).
+        values an object must have to be considered, for example the C(domainId) of one domain.
     type: list
     elements: dict
     default: []

@@ -45,3 +45,70 @@ def playbook(tmp_path):
     def _run(plays, **kwargs):
         return run_playbook(plays, tmp_path / "run", **kwargs)
     return _run
+
+
+@pytest.fixture(scope="session")
+def mail_rig():
+    """Real Postfix (submission 465/587-like, SASL via Dovecot) -> dkimpy signing hop -> Dovecot (IMAPS, LMTP)
+    on 127.0.0.1 high ports behind a self-signed CA; see servers/mail.py (one rig per test worker)."""
+    from servers.mail import MailRig, stop_packaged_services  # pylint: disable=import-outside-toplevel
+
+    stop_packaged_services()
+    rig = MailRig()  # in its own /tmp directory: see MailRig.__init__
+    rig.start()
+    yield rig
+    rig.stop()
+
+
+@pytest.fixture(scope="session")
+def jmap_mail(mail_rig):
+    """A JMAP server (Email/query, Email/get, Email/set destroy) over the mail rig's Maildirs."""
+    from servers.jmap_mail import JmapMailServer  # pylint: disable=import-outside-toplevel
+
+    server = JmapMailServer(mail_rig.users, mail_rig.maildir, mail_rig.tls["cert"], mail_rig.tls["key"])
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def jmap_server(shared_dir):
+    """A fresh Stalwart management API (JMAP) test server enforcing the upstream registry schema; admin/secret."""
+    from servers.jmap import JmapServer  # pylint: disable=import-outside-toplevel
+
+    server = JmapServer(shared_dir / "stalwart" / "schema-0.16.18.json.gz", users={"admin": "secret", "viewer": "viewer"},
+                        forbidden={"viewer"})
+    server.start()
+    yield server
+    server.stop()
+
+
+def _kube_crd_dir():
+    crds = SHARED / "crds"
+    return crds if crds.is_dir() else None
+
+
+@pytest.fixture
+def kube_factory(tmp_path):
+    """Start Kubernetes API test servers with options: ``kube_factory(controllers={...}, crd_dir=None)``.
+    The operator CRDs from ../shared/crds are preloaded unless ``crd_dir`` says otherwise."""
+    from servers.kube import KubeServer  # pylint: disable=import-outside-toplevel
+
+    started = []
+
+    def _start(**kwargs):
+        kwargs.setdefault("crd_dir", _kube_crd_dir())
+        server = KubeServer(tmp_path / f"kube-{len(started)}", **kwargs).start()
+        started.append(server)
+        return server
+
+    yield _start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def kube(kube_factory):
+    """A fresh Kubernetes API test server enforcing upstream schemas (``.kubeconfig``, ``.url``, counters,
+    ``.get()``/``.list()``), with the operator CRDs from ../shared/crds preloaded when present."""
+    return kube_factory()

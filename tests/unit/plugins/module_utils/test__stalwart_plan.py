@@ -288,9 +288,11 @@ def _plan_objects(rendered):
             yield op, "singleton", op["value"]
 
 
-@pytest.mark.parametrize("params", [BASE, FULL, dict(BASE, blob_store={"type": "data_store"}, metrics={"enabled": False},
-                                                      replicas=2, coordinator={"type": "nats", "addresses": ["n:4222"]})],
-                         ids=["minimal", "full", "variants"])
+VARIANTS = dict(BASE, blob_store={"type": "data_store"}, metrics={"enabled": False}, replicas=2,
+                coordinator={"type": "nats", "addresses": ["n:4222"]})
+
+
+@pytest.mark.parametrize("params", [BASE, FULL, VARIANTS], ids=["minimal", "full", "variants"])
 def test_every_object_fits_the_upstream_schema(schema, params):
     rendered = plan_lib.build(copy.deepcopy(params))
     assert schema.check("DataStore", rendered.config) == []
@@ -317,7 +319,7 @@ def test_every_object_fits_the_upstream_schema(schema, params):
 
 def test_the_schema_checker_catches_mistakes(schema):
     def messages(*args, **kwargs):
-        return [m for _, m in schema.check(*args, **kwargs)]
+        return [problem[1] for problem in schema.check(*args, **kwargs)]
 
     assert messages("Nope", {}) == ["unknown object type 'Nope'"]
     assert "unknown property" in messages("Domain", {"name": "a.org", "colour": "red"})[0]
@@ -333,4 +335,3 @@ def test_the_schema_checker_catches_mistakes(schema):
     assert "set members map to true" in messages("SystemSettings", {"proxyTrustedNetworks": {"10.0.0.0/8": 1}}, update=True)[0]
     assert schema.secret_paths("x:Account", {"@type": "User", "credentials": {"0": {"@type": "Password", "secret": "x"}}}) == [
         "credentials/0/secret"]
-
