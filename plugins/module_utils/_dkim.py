@@ -439,7 +439,7 @@ def _result(plan: KeyPlan, return_private_keys: bool) -> dict[str, t.Any]:
         "txt_strings": split_txt(material.txt_value) if material else None,
         "public_key": material.public_pem if material else None,
         "path": spec.path,
-        "action": plan.action,
+        "key_action": plan.action,
         "changed": plan.changed,
     }
     # Keys that came in through no_log options would come back masked by Ansible: they are left out.

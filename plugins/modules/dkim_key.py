@@ -246,7 +246,7 @@ dkim_keys:
       description: Key file, V(null) in memory.
       type: str
       sample: /srv/render/secrets/dkim/s1-rsa._domainkey.example.org.pem
-    action:
+    key_action:
       description:
         - What was (or in check mode, would be) done. V(keep) a usable key, V(chmod) fix the key file mode to
           C(0600), V(store) write a passed-in key to its missing file, V(generate) a missing key, V(replace) an
@@ -310,8 +310,8 @@ path:
   returned: when O(domain) is set
   type: str
   sample: /srv/dkim/s1-rsa._domainkey.example.org.pem
-action:
-  description: Single form. What was done, as RV(dkim_keys[].action).
+key_action:
+  description: Single form. What was done, as RV(dkim_keys[].key_action).
   returned: when O(domain) is set
   type: str
   sample: keep

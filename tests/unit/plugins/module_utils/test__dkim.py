@@ -300,14 +300,14 @@ def _snapshot(directory):
 def test_ensure_keys_writes_then_is_idempotent(tmp_path):
     key_dir = tmp_path / "secrets" / "dkim"
     first = _dkim.ensure_keys(_wanted(key_dir), key_dir=str(key_dir), workers=2)
-    assert first["changed"] and [k["action"] for k in first["dkim_keys"]] == ["generate", "generate"]
+    assert first["changed"] and [k["key_action"] for k in first["dkim_keys"]] == ["generate", "generate"]
     assert _mode(key_dir) == 0o700
     files = _snapshot(key_dir)
     assert sorted(files) == ["s1-ed25519._domainkey.d0.example.org.pem", "s1-ed25519._domainkey.d1.example.org.pem"]
     assert all(_mode(key_dir / name) == 0o600 for name in files)
     second = _dkim.ensure_keys(_wanted(key_dir), key_dir=str(key_dir), diff=True)
-    assert not second["changed"] and [k["action"] for k in second["dkim_keys"]] == ["keep", "keep"]
-    assert second["dkim_keys"] == [dict(k, action="keep", changed=False) for k in first["dkim_keys"]]
+    assert not second["changed"] and [k["key_action"] for k in second["dkim_keys"]] == ["keep", "keep"]
+    assert second["dkim_keys"] == [dict(k, key_action="keep", changed=False) for k in first["dkim_keys"]]
     assert _snapshot(key_dir) == files
     assert second["diff"]["before"] == second["diff"]["after"]
     assert "PRIVATE" not in repr(first) + repr(second)
@@ -317,7 +317,7 @@ def test_ensure_keys_check_mode_writes_nothing(tmp_path):
     key_dir = tmp_path / "dkim"
     result = _dkim.ensure_keys(_wanted(key_dir), key_dir=str(key_dir), check_mode=True, diff=True)
     assert result["changed"] and not key_dir.exists()
-    assert all(k["txt_value"] is None and k["action"] == "generate" for k in result["dkim_keys"])
+    assert all(k["txt_value"] is None and k["key_action"] == "generate" for k in result["dkim_keys"])
     assert result["diff"]["before"] == ""
     assert "d0.example.org: new ed25519 key" in result["diff"]["after"]
 
@@ -327,7 +327,7 @@ def test_ensure_keys_check_mode_reports_replacement(tmp_path):
     with open(specs[1].path, "wb") as handle:
         handle.write(b"garbage")
     result = _dkim.ensure_keys(specs, key_dir=str(tmp_path), check_mode=True, replace_invalid=True, diff=True)
-    assert [k["action"] for k in result["dkim_keys"]] == ["generate", "replace"]
+    assert [k["key_action"] for k in result["dkim_keys"]] == ["generate", "replace"]
     assert "d1.example.org: unusable key" in result["diff"]["before"]
     assert (tmp_path / os.path.basename(specs[1].path)).read_bytes() == b"garbage"
 
@@ -346,7 +346,7 @@ def test_ensure_keys_replaces_invalid_when_asked(tmp_path):
     with open(specs[0].path, "wb") as handle:
         handle.write(b"garbage")
     result = _dkim.ensure_keys(specs, key_dir=str(tmp_path), replace_invalid=True)
-    assert [k["action"] for k in result["dkim_keys"]] == ["replace", "generate"]
+    assert [k["key_action"] for k in result["dkim_keys"]] == ["replace", "generate"]
     assert _dkim.load_key(open(specs[0].path, "rb").read()).txt_value == result["dkim_keys"][0]["txt_value"]
 
 
@@ -378,7 +378,7 @@ def test_ensure_keys_in_memory_returns_only_new_private_keys(ed_pem):
     hidden = _dkim.ensure_keys(specs)
     assert "private_key" not in hidden["dkim_keys"][0] and "private_key" not in hidden["dkim_keys"][1]
     result = _dkim.ensure_keys(specs, return_private_keys=True)
-    assert [k["action"] for k in result["dkim_keys"]] == ["keep", "generate"] and result["changed"]
+    assert [k["key_action"] for k in result["dkim_keys"]] == ["keep", "generate"] and result["changed"]
     assert "private_key" not in result["dkim_keys"][0]
     new = _dkim.load_key(result["dkim_keys"][1]["private_key"])
     assert new.txt_value == result["dkim_keys"][1]["txt_value"] and result["dkim_keys"][1]["path"] is None
