@@ -24,6 +24,7 @@ import secrets
 import shutil
 import smtplib
 import subprocess
+import tempfile
 import time
 import typing as t
 
@@ -138,8 +139,11 @@ class MailRig:
     hostname = "mail.signed.test"
     selector = "rig"
 
-    def __init__(self, workdir: pathlib.Path):
-        self.workdir = pathlib.Path(workdir)
+    def __init__(self, workdir: pathlib.Path | None = None):
+        # Dovecot's auth (user dovecot) and mail processes (nobody) must traverse every parent directory; a
+        # pytest tmp dir sits under /tmp/pytest-of-root, which each new pytest session resets to 0700.
+        self._own_workdir = workdir is None
+        self.workdir = pathlib.Path(workdir or tempfile.mkdtemp(prefix="openova-mail-rig-"))
         self.users: dict[str, str] = {
             f"smoke@{self.signed_domain}": secrets.token_urlsafe(18),
             f"smoke@{self.unsigned_domain}": secrets.token_urlsafe(18),
@@ -184,20 +188,17 @@ class MailRig:
             if not shutil.which(binary):
                 raise RuntimeError(f"{binary} is not installed: run `make install`")
         self.workdir.mkdir(parents=True, exist_ok=True)
-        # Dovecot's mail processes run as nobody and must reach the Maildirs under the test's tmp dir.
-        for parent in [self.workdir, *self.workdir.parents]:
-            if parent == pathlib.Path("/"):
-                break
-            parent.chmod(parent.stat().st_mode | 0o005)
+        self.workdir.chmod(0o755)
         self.tls = make_tls(self.workdir, self.hostname)
         self._make_dkim_key()
         self.submissions_port, self.submission_port = free_port(), free_port()
         self.imaps_port, self.lmtp_port = free_port(), free_port()
         try:
             self._write_postfix()
+            # start-fg creates the spool directories, where Dovecot then puts its auth socket for Postfix SASL.
+            self._start_postfix()
             self._start_dovecot()
             self._start_hop()
-            self._start_postfix()
         except Exception:
             self.stop()
             raise
@@ -214,6 +215,8 @@ class MailRig:
         if self._dovecot is not None:
             _terminate(self._dovecot)
             self._dovecot = None
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> "MailRig":
         return self.start()
@@ -375,13 +378,9 @@ smtpd_sender_login_maps = texthash:{self.postfix_dir / 'senders'}
 smtpd_sender_restrictions = reject_sender_login_mismatch
 """)
         (self.postfix_dir / "senders").write_text("".join(f"{addr} {addr}\n" for addr in self.users))
-        # `postfix check` creates the spool directories with their owners (postfix, postdrop).
         self.spool.mkdir(parents=True, exist_ok=True)
         (self.workdir / "postfix-data").mkdir(exist_ok=True)
         shutil.chown(self.workdir / "postfix-data", "postfix")
-        proc = subprocess.run(["postfix", "-c", str(self.postfix_dir), "check"], capture_output=True, check=False)
-        if proc.returncode or not (self.spool / "private").is_dir():
-            raise RuntimeError("postfix check failed:\n" + _postfix_on_tty(self.postfix_dir, "check"))
 
     def hop_or_reserved(self) -> int:
         """The DKIM hop's port, reserved before Postfix's config is written."""
@@ -399,7 +398,7 @@ smtpd_sender_restrictions = reject_sender_login_mismatch
                 wait_for_port(port)
             except TimeoutError:
                 raise RuntimeError("postfix did not start:\n" + self.log()
-                                   + (self.postfix_dir / "stdout.log").read_text()) from None
+                                   + _postfix_on_tty(self.postfix_dir, "check")) from None
 
 
 def stop_packaged_services() -> list[str]:

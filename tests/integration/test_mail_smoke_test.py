@@ -1,0 +1,224 @@
+# -*- coding: utf-8 -*-
+"""openova.stalwart.mail_smoke_test through ansible-playbook against real Postfix + Dovecot (servers/mail.py)
+and the JMAP mail test server over the same Maildirs (servers/jmap_mail.py)."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+
+import dkim
+import pytest
+
+STEPS_FULL = ["smtp_connect", "smtp_tls", "smtp_auth", "smtp_submit", "imap_connect", "imap_tls", "imap_auth",
+              "jmap_session", "imap_fetch", "jmap_query", "dkim", "cleanup"]
+
+
+def _args(rig, user, **extra):
+    args = {
+        "host": "127.0.0.1",
+        "smtp_port": rig.submissions_port,
+        "imap_port": rig.imaps_port,
+        "username": user,
+        "password": rig.users[user],
+        "ca_path": str(rig.tls["ca"]),
+        "timeout": 5,
+        "delivery_timeout": 15,
+        "jmap": False,
+    }
+    args.update(extra)
+    return args
+
+
+def _smoke(playbook, args, check=False):
+    plays = [{"hosts": "localhost", "gather_facts": False, "tasks": [
+        {"name": "smoke", "openova.stalwart.mail_smoke_test": args, "ignore_errors": True},
+    ]}]
+    result = playbook(plays, check=check)
+    assert result.data, result.stderr[-3000:]
+    return result, result.task("smoke")
+
+
+@pytest.fixture
+def signed(mail_rig):
+    user = f"smoke@{mail_rig.signed_domain}"
+    assert not mail_rig.messages(user)
+    yield user
+    assert not mail_rig.messages(user), "the smoke test left a message behind"
+
+
+@pytest.fixture
+def unsigned(mail_rig):
+    user = f"smoke@{mail_rig.unsigned_domain}"
+    assert not mail_rig.messages(user)
+    yield user
+    assert not mail_rig.messages(user), "the smoke test left a message behind"
+
+
+def test_rig_signs_with_a_valid_dkim_signature(mail_rig, signed):
+    """The rig itself: Postfix submission -> dkimpy hop -> Dovecot, and the signature verifies."""
+    context = ssl.create_default_context(cafile=str(mail_rig.tls["ca"]))
+    with smtplib.SMTP_SSL("127.0.0.1", mail_rig.submissions_port, context=context, timeout=10) as smtp:
+        smtp.login(signed, mail_rig.users[signed])
+        smtp.sendmail(signed, [signed], f"From: {signed}\r\nTo: {signed}\r\nSubject: rig\r\n"
+                                        "Message-ID: <rig-check@signed.test>\r\n\r\nbody\r\n")
+    from servers.mail import wait_for  # pylint: disable=import-outside-toplevel
+    messages = wait_for(lambda: mail_rig.messages(signed), timeout=15)
+    assert len(messages) == 1, mail_rig.log()
+    raw = messages[0].as_bytes()
+    assert dkim.verify(raw, dnsfunc=mail_rig.dkim_dns)
+    assert not dkim.verify(raw.replace(b"body", b"b0dy"), dnsfunc=mail_rig.dkim_dns)
+    for path in (mail_rig.maildir(signed) / "new").iterdir():
+        path.unlink()
+
+
+def test_tls_submission_imap_jmap_dkim_and_cleanup(playbook, mail_rig, jmap_mail, signed):
+    signed_before = mail_rig.hop.signed
+    result, task = _smoke(playbook, _args(mail_rig, signed, jmap=True, url=jmap_mail.url))
+    assert result.rc == 0 and not task.get("failed"), task.get("msg")
+    assert task["changed"] is False
+    assert [s["name"] for s in task["steps"]] == STEPS_FULL
+    assert all(s["ok"] for s in task["steps"])
+    assert task["failed_step"] is None
+    assert task["dkim_signatures"] == [{"domain": "signed.test", "selector": "rig", "algorithm": "rsa-sha256"}]
+    assert task["message_id"].startswith("<smoke-") and task["message_id"].endswith("@signed.test>")
+    assert task["jmap_email_id"] and task["deleted"] is True
+    assert task["delivery_seconds"] is not None and task["delivery_seconds"] < 15
+    assert set(task["timings"]) == set(STEPS_FULL) and task["total_seconds"] > 0
+    assert next(s for s in task["steps"] if s["name"] == "cleanup")["detail"] == "Email/set destroy"
+    assert mail_rig.hop.signed == signed_before + 1
+    # The JMAP client followed the well-known redirect and filtered by Message-ID.
+    query = [r for r in jmap_mail.requests if r["method"] == "POST"
+             and r["body"]["methodCalls"][0][0] == "Email/query"][-1]
+    assert query["body"]["methodCalls"][0][1]["filter"] == {
+        "header": ["Message-ID", task["message_id"].strip("<>")]}
+    assert mail_rig.users[signed] not in result.stdout + result.stderr
+
+
+def test_starttls_submission_imap_cleanup(playbook, mail_rig, signed):
+    _, task = _smoke(playbook, _args(mail_rig, signed, smtp_security="starttls",
+                                     smtp_port=mail_rig.submission_port))
+    assert not task.get("failed"), task.get("msg")
+    assert [s["name"] for s in task["steps"]] == [s for s in STEPS_FULL if not s.startswith("jmap")]
+    assert next(s for s in task["steps"] if s["name"] == "smtp_tls")["detail"] == "STARTTLS"
+    assert next(s for s in task["steps"] if s["name"] == "cleanup")["detail"].endswith("expunged")
+
+
+def test_missing_dkim_fails_at_dkim_and_still_cleans_up(playbook, mail_rig, unsigned):
+    _, task = _smoke(playbook, _args(mail_rig, unsigned))
+    assert task["failed"] is True
+    assert task["failed_step"] == "dkim"
+    assert "no DKIM-Signature header" in task["msg"]
+    assert task["dkim_signatures"] == [] and task["deleted"] is True
+    assert task["steps"][-1]["name"] == "cleanup" and task["steps"][-1]["ok"]
+
+
+def test_missing_dkim_is_reported_when_not_required(playbook, mail_rig, unsigned):
+    _, task = _smoke(playbook, _args(mail_rig, unsigned, require_dkim=False))
+    assert not task.get("failed"), task.get("msg")
+    dkim_step = next(s for s in task["steps"] if s["name"] == "dkim")
+    assert dkim_step["ok"] and "not required" in dkim_step["detail"]
+
+
+def test_wrong_password_fails_at_smtp_auth(playbook, mail_rig, signed):
+    result, task = _smoke(playbook, _args(mail_rig, signed, password="not-the-password"))
+    assert task["failed_step"] == "smtp_auth"
+    assert "authentication rejected: 535" in task["msg"]
+    assert [s["name"] for s in task["steps"]] == ["smtp_connect", "smtp_tls", "smtp_auth"]
+    assert "not-the-password" not in result.stdout
+
+
+def test_untrusted_certificate_fails_at_smtp_tls(playbook, mail_rig, signed):
+    args = _args(mail_rig, signed)
+    del args["ca_path"]
+    _, task = _smoke(playbook, args)
+    assert task["failed_step"] == "smtp_tls"
+    assert "certificate verification failed" in task["msg"]
+
+
+def test_closed_port_fails_at_smtp_connect(playbook, mail_rig, signed):
+    from servers.common import free_port  # pylint: disable=import-outside-toplevel
+    _, task = _smoke(playbook, _args(mail_rig, signed, smtp_port=free_port()))
+    assert task["failed_step"] == "smtp_connect"
+    assert "connection refused" in task["msg"]
+
+
+def test_wrong_imap_port_fails_at_imap_tls(playbook, mail_rig, signed):
+    """IMAP pointed at the SMTP submissions port: TCP connects, the IMAP greeting never comes."""
+    _, task = _smoke(playbook, _args(mail_rig, signed, imap_port=mail_rig.submission_port, timeout=2),
+                     check=True)
+    assert task["failed_step"] == "imap_tls"
+
+
+def test_check_mode_authenticates_and_sends_nothing(playbook, mail_rig, jmap_mail, signed):
+    signed_before = mail_rig.hop.signed
+    _, task = _smoke(playbook, _args(mail_rig, signed, jmap=True, url=jmap_mail.url), check=True)
+    assert not task.get("failed"), task.get("msg")
+    assert task["changed"] is False and task["message_id"] is None
+    assert [s["name"] for s in task["steps"]] == ["smtp_connect", "smtp_tls", "smtp_auth", "imap_connect",
+                                                  "imap_tls", "imap_auth", "jmap_session"]
+    assert "check mode" in task["msg"]
+    assert mail_rig.hop.signed == signed_before
+
+
+def test_jmap_query_miss_fails_and_imap_cleans_up(playbook, mail_rig, jmap_mail, signed):
+    jmap_mail.query_blind = True
+    try:
+        _, task = _smoke(playbook, _args(mail_rig, signed, jmap=True, url=jmap_mail.url, delivery_timeout=2))
+    finally:
+        jmap_mail.query_blind = False
+    assert task["failed_step"] == "jmap_query"
+    assert "did not find the message" in task["msg"]
+    assert task["deleted"] is True
+    assert task["steps"][-1]["detail"].endswith("expunged")
+
+
+def test_jmap_destroy_refused_fails_at_cleanup(playbook, mail_rig, jmap_mail, signed):
+    jmap_mail.refuse_destroy = True
+    try:
+        _, task = _smoke(playbook, _args(mail_rig, signed, jmap=True, url=jmap_mail.url))
+    finally:
+        jmap_mail.refuse_destroy = False
+    assert task["failed_step"] == "cleanup"
+    assert "forbidden" in task["msg"] and task["deleted"] is False
+    for sub in ("new", "cur"):
+        for path in (mail_rig.maildir(signed) / sub).iterdir():
+            path.unlink()
+
+
+def test_cleanup_false_leaves_the_message(playbook, mail_rig, signed):
+    _, task = _smoke(playbook, _args(mail_rig, signed, cleanup=False))
+    assert not task.get("failed"), task.get("msg")
+    assert task["deleted"] is False and "cleanup" not in task["timings"]
+    messages = mail_rig.messages(signed)
+    assert [m["Message-ID"] for m in messages] == [task["message_id"]]
+    assert messages[0]["DKIM-Signature"]
+    for sub in ("new", "cur"):
+        for path in (mail_rig.maildir(signed) / sub).iterdir():
+            path.unlink()
+
+
+BAD_INPUT = [
+    ({"smtp_port": 70000}, "smtp_port: port 70000 is out of range"),
+    ({"from_address": "not-an-address"}, "from_address: 'not-an-address' is not an e-mail address"),
+    ({"timeout": 0}, "timeout: must be greater than 0"),
+    ({"ca_path": "/nonexistent/ca.pem"}, "ca_path: '/nonexistent/ca.pem' is not a readable file"),
+    ({"url": "mail.example.org", "jmap": True}, "url: expected an http(s) URL"),
+    ({"host": None}, "one of the following is required: host, url"),
+    ({"smtp_security": "ssl"}, "value of smtp_security must be one of: tls, starttls"),
+]
+
+
+def test_bad_input_fails_naming_the_option(playbook, mail_rig, signed):
+    """One playbook, one task per bad input: each fails before anything is sent."""
+    signed_before = mail_rig.hop.signed
+    tasks = []
+    for index, (override, _) in enumerate(BAD_INPUT):
+        args = {k: v for k, v in {**_args(mail_rig, signed), **override}.items() if v is not None}
+        tasks.append({"name": f"bad {index}", "openova.stalwart.mail_smoke_test": args, "ignore_errors": True})
+    result = playbook([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}])
+    for index, (_, needle) in enumerate(BAD_INPUT):
+        task = result.task(f"bad {index}")
+        assert task["failed"] is True and needle in task["msg"], task["msg"]
+        assert "steps" not in task
+    assert mail_rig.hop.signed == signed_before
