@@ -24,16 +24,18 @@ import ssl
 import time
 import typing as t
 import uuid
+from urllib.parse import urljoin, urlsplit
 
-from ansible_collections.openova.stalwart.plugins.module_utils import _validate
+from ansible.module_utils.six.moves.urllib.error import HTTPError
+from ansible.module_utils.urls import open_url
+
+from ansible_collections.openova.stalwart.plugins.module_utils import _jmap, _validate
 
 JMAP_CORE = "urn:ietf:params:jmap:core"
 JMAP_MAIL = "urn:ietf:params:jmap:mail"
 DEFAULT_PORTS = {"tls": 465, "starttls": 587}
 POLL_INTERVAL = 0.25
 
-# (method, url, json body or None) -> (HTTP status, parsed JSON body)
-HttpFunc = t.Callable[[str, str, t.Optional[dict]], t.Tuple[int, t.Any]]
 
 
 class StepFailed(Exception):
@@ -193,7 +195,7 @@ class Recorder:
         except _Abort as exc:
             record["detail"] = str(exc)
             raise StepFailed(name, str(exc)) from None
-        except (OSError, smtplib.SMTPException, imaplib.IMAP4.error, ValueError) as exc:
+        except (OSError, smtplib.SMTPException, imaplib.IMAP4.error, ValueError, _jmap.JmapError) as exc:
             record["detail"] = describe(exc)
             raise StepFailed(name, record["detail"]) from None
         else:
@@ -300,14 +302,52 @@ def _imap_ok(response: tuple[str, list], what: str) -> list:
     return data
 
 
-class SmokeTest:
-    """One run. ``http`` performs JMAP requests (see :data:`HttpFunc`); ``sleep``/``clock`` are for tests."""
+class MailClient(_jmap.Client):
+    """The collection's JMAP client (HTTP, Basic auth, retries, error messages) speaking RFC 8621 mail for one
+    account instead of Stalwart's management objects."""
 
-    def __init__(self, params: SmokeParams, check_mode: bool, http: HttpFunc | None = None,
+    account_id = ""
+
+    def session(self) -> dict:
+        url = urljoin(self.base, "jmap/session")
+        session = self._json(self._http("GET", url), "the JMAP session")
+        if not isinstance(session, dict):
+            raise _jmap.JmapError(f"{url} is not a JMAP session")
+        account = (session.get("primaryAccounts") or {}).get(JMAP_MAIL)
+        if JMAP_MAIL not in (session.get("capabilities") or {}) or not account:
+            raise _jmap.JmapError(f"the JMAP session at {url} has no {JMAP_MAIL} account for {self.username}")
+        if not session.get("apiUrl"):
+            raise _jmap.JmapError(f"the JMAP session at {url} has no apiUrl")
+        # As for management: only the path of apiUrl counts, the advertised host may not be reachable from here.
+        self.api_url = urljoin(self.base, urlsplit(session["apiUrl"]).path.lstrip("/"))
+        self.account_id = str(account)
+        return session
+
+    def call(self, calls: list[list], created_ids: dict | None = None) -> tuple[list[list], dict]:
+        if self.api_url is None:
+            self.session()
+        body = json.dumps({"using": [JMAP_CORE, JMAP_MAIL], "methodCalls": calls}).encode("utf-8")
+        data = self._json(self._http("POST", t.cast(str, self.api_url), body), "the JMAP response")
+        if not isinstance(data, dict) or not isinstance(data.get("methodResponses"), list):
+            detail = data.get("type") if isinstance(data, dict) else None
+            raise _jmap.JmapError(f"JMAP request rejected: {detail or 'no methodResponses'}")
+        return data["methodResponses"], data.get("createdIds") or {}
+
+    def results(self, calls: list[list]) -> dict[str, dict]:
+        """Send ``calls`` (``[name, args, tag]``) and return each result by tag; a method error raises."""
+        names = {tag: name for name, _, tag in calls}
+        return {response[2]: _jmap.method_result(response, names.get(response[2], response[0]))
+                for response in self.call(calls)[0]}
+
+
+class SmokeTest:
+    """One run. ``jmap`` is the JMAP client (None without JMAP); ``sleep``/``clock`` are for tests."""
+
+    def __init__(self, params: SmokeParams, check_mode: bool, jmap: MailClient | None = None,
                  sleep: t.Callable[[float], None] = time.sleep, clock: t.Callable[[], float] = time.monotonic):
         self.params = params
         self.check_mode = check_mode
-        self.http = http
+        self.jmap = jmap
         self.sleep = sleep
         self.clock = clock
         self.rec = Recorder(clock)
@@ -320,7 +360,6 @@ class SmokeTest:
         }
         self._imap: _IMAP | None = None
         self._imap_uid: str | None = None
-        self._jmap: dict | None = None
         self._submitted_at = 0.0
         self._imap_caps: set[str] = set()
 
@@ -331,7 +370,7 @@ class SmokeTest:
         try:
             self._smtp()
             self._imap_open()
-            if self.params.jmap_url:
+            if self.jmap is not None:
                 self._jmap_session()
             if not self.check_mode:
                 self._read_back()
@@ -438,7 +477,7 @@ class SmokeTest:
                     raise _Abort(f"UID FETCH {uid} returned no header")
                 headers = email.parser.BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
                 record["detail"] += f" (UID {uid})"
-            if p.jmap_url:
+            if self.jmap is not None:
                 self._jmap_query()
             signatures = dkim_signatures(headers)
             self.result["dkim_signatures"] = signatures
@@ -478,40 +517,15 @@ class SmokeTest:
         self.result["deleted"] = True
 
     # -- JMAP --------------------------------------------------------------------------------------------------
-    def _call(self, method: str, url: str, body: dict | None) -> t.Any:
-        if self.http is None:
-            raise _Abort("no HTTP client for JMAP")
-        status, data = self.http(method, url, body)
-        if status in (401, 403):
-            raise _Abort(f"authentication rejected (HTTP {status})")
-        if status != 200 or not isinstance(data, dict):
-            raise _Abort(f"HTTP {status} from {url}")
-        return data
-
     def _jmap_session(self) -> None:
-        url = f"{self.params.jmap_url}/.well-known/jmap"
-        with self.rec.step("jmap_session", url):
-            session = self._call("GET", url, None)
-            account = (session.get("primaryAccounts") or {}).get(JMAP_MAIL)
-            if JMAP_MAIL not in (session.get("capabilities") or {}) or not account:
-                raise _Abort(f"the JMAP session has no {JMAP_MAIL} account for {self.params.username}")
-            if not session.get("apiUrl"):
-                raise _Abort("the JMAP session has no apiUrl")
-            self._jmap = {"api": session["apiUrl"], "account": account}
-
-    def _jmap_request(self, calls: list) -> dict[str, dict]:
-        assert self._jmap is not None
-        data = self._call("POST", self._jmap["api"], {"using": [JMAP_CORE, JMAP_MAIL], "methodCalls": calls})
-        responses = {}
-        for name, args, call_id in data.get("methodResponses") or []:
-            if name == "error":
-                raise _Abort(f"JMAP {call_id} error {args.get('type')}: {args.get('description', '')}".strip())
-            responses[call_id] = args
-        return responses
+        assert self.jmap is not None
+        with self.rec.step("jmap_session", urljoin(self.jmap.base, "jmap/session")) as record:
+            self.jmap.session()
+            record["detail"] += f" (account {self.jmap.account_id})"
 
     def _jmap_query(self) -> None:
-        assert self._jmap is not None
-        account = self._jmap["account"]
+        assert self.jmap is not None
+        account = self.jmap.account_id
         calls = [
             ["Email/query", {"accountId": account, "filter": {"header": ["Message-ID", self.message_id]}}, "q"],
             ["Email/get", {"accountId": account, "#ids": {"resultOf": "q", "name": "Email/query", "path": "/ids"},
@@ -520,7 +534,7 @@ class SmokeTest:
         with self.rec.step("jmap_query", f"Email/query header Message-ID {self.message_id}") as record:
             deadline = self.clock() + self.params.delivery_timeout
             while True:
-                found = [e for e in self._jmap_request(calls).get("g", {}).get("list", [])
+                found = [e for e in self.jmap.results(calls)["g"].get("list") or []
                          if self.message_id in (e.get("messageId") or [])]
                 if found or self.clock() >= deadline:
                     break
@@ -531,11 +545,10 @@ class SmokeTest:
             record["detail"] += f" (id {found[0]['id']})"
 
     def _jmap_destroy(self, email_id: str) -> None:
-        assert self._jmap is not None
-        args = self._jmap_request([["Email/set", {"accountId": self._jmap["account"], "destroy": [email_id]},
-                                    "d"]]).get("d", {})
+        assert self.jmap is not None
+        args = self.jmap.results([["Email/set", {"accountId": self.jmap.account_id, "destroy": [email_id]}, "d"]])["d"]
         if email_id not in (args.get("destroyed") or []):
-            reason = (args.get("notDestroyed") or {}).get(email_id, {})
+            reason = (args.get("notDestroyed") or {}).get(email_id) or {}
             raise _Abort(f"Email/set did not destroy {email_id}: {reason.get('type', 'no reason given')}")
 
 
@@ -544,29 +557,22 @@ def _quietly(func: t.Callable[[], t.Any]) -> None:
         func()
 
 
-def open_url_http(params: SmokeParams) -> HttpFunc:
-    """JMAP over Ansible's ``open_url`` with Basic auth and the module's TLS options."""
-    from ansible.module_utils.urls import open_url  # pylint: disable=import-outside-toplevel
-    from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError  # pylint: disable=import-outside-toplevel
-
-    def _http(method: str, url: str, body: dict | None) -> tuple[int, t.Any]:
+def open_url_transport(validate_certs: bool, ca_path: str | None) -> _jmap.Transport:
+    """A :data:`_jmap.Transport` over Ansible's ``open_url`` with the module's TLS options."""
+    def send(method: str, url: str, body: bytes | None, headers: dict, timeout: float) -> tuple[int, bytes, dict]:
         try:
-            response = open_url(
-                url, method=method, data=json.dumps(body) if body is not None else None,
-                headers={"Content-Type": "application/json", "Accept": "application/json"},
-                url_username=params.username, url_password=params.password, force_basic_auth=True,
-                validate_certs=params.validate_certs, ca_path=params.ca_path, timeout=params.timeout,
-            )
-            raw = response.read()
-            status = response.getcode()
+            response = open_url(url, data=body, headers=headers, method=method, validate_certs=validate_certs,
+                                ca_path=ca_path, timeout=timeout, follow_redirects="safe")
+            return response.getcode(), response.read(), dict(response.headers)
         except HTTPError as exc:
-            return exc.code, None
-        except URLError as exc:
-            reason = exc.reason if isinstance(exc.reason, BaseException) else OSError(str(exc.reason))
-            raise reason from None
-        try:
-            return status, json.loads(raw)
-        except ValueError:
-            return status, None
+            return exc.code, exc.read() or b"", dict(exc.headers or {})
 
-    return _http
+    return send
+
+
+def jmap_client(params: SmokeParams, transport: _jmap.Transport) -> MailClient | None:
+    """The JMAP client for ``params`` (None when the JMAP check is off)."""
+    if not params.jmap_url:
+        return None
+    return MailClient(params.jmap_url, params.username, params.password, transport, timeout=params.timeout,
+                      retries=2, backoff=0.5)

@@ -41,7 +41,7 @@ options:
   url:
     description:
       - Base URL of the Stalwart HTTPS listener, for example V(https://mail.example.org). The JMAP session is
-        read from C(<url>/.well-known/jmap).
+        read from C(<url>/jmap/session); only the path of its C(apiUrl) is used.
       - Defaults to C(https://<host>). When O(host) is omitted it is taken from this URL.
     type: str
   host:
@@ -251,7 +251,8 @@ def main() -> None:
         params = _smoke.build_params(module.params)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    result = _smoke.SmokeTest(params, module.check_mode, http=_smoke.open_url_http(params)).run()
+    transport = _smoke.open_url_transport(params.validate_certs, params.ca_path)
+    result = _smoke.SmokeTest(params, module.check_mode, jmap=_smoke.jmap_client(params, transport)).run()
     if result["failed_step"]:
         module.fail_json(**result)
     module.exit_json(**result)

@@ -87,7 +87,7 @@ def test_tls_submission_imap_jmap_dkim_and_cleanup(playbook, mail_rig, jmap_mail
     assert set(task["timings"]) == set(STEPS_FULL) and task["total_seconds"] > 0
     assert next(s for s in task["steps"] if s["name"] == "cleanup")["detail"] == "Email/set destroy"
     assert mail_rig.hop.signed == signed_before + 1
-    # The JMAP client followed the well-known redirect and filtered by Message-ID.
+    # The JMAP client filtered by Message-ID (without angle brackets, as RFC 8621 header values compare).
     query = [r for r in jmap_mail.requests if r["method"] == "POST"
              and r["body"]["methodCalls"][0][0] == "Email/query"][-1]
     assert query["body"]["methodCalls"][0][1]["filter"] == {
@@ -222,3 +222,11 @@ def test_bad_input_fails_naming_the_option(playbook, mail_rig, signed):
         assert task["failed"] is True and needle in task["msg"], task["msg"]
         assert "steps" not in task
     assert mail_rig.hop.signed == signed_before
+
+
+def test_unreachable_jmap_fails_at_jmap_session(playbook, mail_rig, signed):
+    from servers.common import free_port  # pylint: disable=import-outside-toplevel
+    _, task = _smoke(playbook, _args(mail_rig, signed, jmap=True, url=f"https://127.0.0.1:{free_port()}"),
+                     check=True)
+    assert task["failed_step"] == "jmap_session"
+    assert "cannot reach" in task["msg"] and "gave up after 2 attempts" in task["msg"]
