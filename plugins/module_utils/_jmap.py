@@ -307,6 +307,7 @@ class Reconciler:
             if op["@type"] == "update":
                 live = self.live.get(obj, {}).get("singleton", {})
                 desired = substitute(op["value"], known)
+                self._no_dangling(desired, pending, known, where)
                 if "@type" in desired and desired["@type"] != live.get("@type"):
                     patch = desired
                 else:
@@ -323,11 +324,7 @@ class Reconciler:
                 label = ", ".join(f"{k}={desired.get(k)}" for k in op["matchOn"])
                 match = None if refs & pending else index_by_key.get(_key(desired, op["matchOn"]))
                 if match is None:
-                    unresolved = set()
-                    _refs(desired, unresolved)
-                    dangling = sorted(r for r in unresolved if r not in pending and r not in known)
-                    if dangling:
-                        raise JmapError(f"{where}: object {cid!r} refers to #{dangling[0]}, which no earlier operation creates or matches")
+                    self._no_dangling(desired, pending, known, f"{where}: object {cid!r}")
                     group(obj).setdefault("create", {})[cid] = resolve_secrets(desired, self.secrets, f"{where} {cid}")
                     pending.add(cid)
                     self.changes.append(Change("create", obj, cid, label, None, desired))
@@ -357,6 +354,14 @@ class Reconciler:
         creates = [g for g in groups if "destroy" not in g[1]]
         destroys = [g for g in groups if "destroy" in g[1]]
         return [[f"{obj}/set", args] for obj, args in creates + list(reversed(destroys))]
+
+    @staticmethod
+    def _no_dangling(value: t.Any, pending: set[str], known: dict[str, str], where: str) -> None:
+        refs: set[str] = set()
+        _refs(value, refs)
+        dangling = sorted(r for r in refs if r not in pending and r not in known)
+        if dangling:
+            raise JmapError(f"{where} refers to #{dangling[0]}, which no earlier operation creates or matches")
 
     def _normalise(self, op: dict, index: int) -> dict:
         where = f"plan operation #{index + 1}"

@@ -73,10 +73,10 @@ def jmap_mail(mail_rig):
 
 @pytest.fixture
 def jmap_server(shared_dir):
-    """A fresh Stalwart management API (JMAP) test server enforcing the upstream registry schema; admin/secret."""
+    """A fresh Stalwart management API (JMAP) test server enforcing the upstream registry schema; admin/Adm1n-pass."""
     from servers.jmap import JmapServer  # pylint: disable=import-outside-toplevel
 
-    server = JmapServer(shared_dir / "stalwart" / "schema-0.16.18.json.gz", users={"admin": "secret", "viewer": "viewer"},
+    server = JmapServer(shared_dir / "stalwart" / "schema-0.16.18.json.gz", users={"admin": "Adm1n-pass", "viewer": "View3r-pass"},
                         forbidden={"viewer"})
     server.start()
     yield server

@@ -53,7 +53,7 @@ class JmapServer:
     def __init__(self, schema_path: str | pathlib.Path, users: dict[str, str] | None = None, forbidden: t.Iterable[str] = (),
                  max_objects_in_get: int = 500, max_objects_in_set: int = 500, max_calls_in_request: int = 16):
         self.schema = schema_lib.Schema.load(str(schema_path))
-        self.users = dict(users or {"admin": "secret"})
+        self.users = dict(users or {"admin": "Adm1n-pass"})
         self.forbidden = set(forbidden)
         self.limits = {"maxObjectsInGet": max_objects_in_get, "maxObjectsInSet": max_objects_in_set,
                        "maxCallsInRequest": max_calls_in_request}
