@@ -9,6 +9,7 @@ import subprocess
 import checkdmarc
 import dkim
 import dns.message
+import dns.name
 import dns.nameserver
 import dns.query
 import dns.rdatatype
@@ -196,7 +197,8 @@ def test_check_mode_and_diff_send_nothing(bind, playbook, tmp_path):
 def _update(bind, zone, actions):
     update = dns.update.UpdateMessage(zone, keyring=bind.keyring, keyname=bind.key_name)
     for action in actions:
-        getattr(update, action[0])(*action[1:])
+        # Names are absolute: a name without the final dot would be relative to the zone.
+        getattr(update, action[0])(dns.name.from_text(action[1]), *action[2:])
     response = dns.query.tcp(update, bind.host, port=bind.port, timeout=5)
     assert response.rcode() == 0
 
