@@ -193,6 +193,7 @@ def test_bad_input_fails_naming_the_option_and_writes_nothing(playbook, tmp_path
     blocker.write_text("not a directory")
     before = _files(key_dir)
     fresh = {"domain": "fresh.example", "selector": "s1-ed25519", "algorithm": "ed25519"}
+    broken_pem = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
 
     cases = {
         "invalid domain": ({"domain": "not_a_domain", "selector": "s1", "path": str(key_dir / "x.pem")},
@@ -215,16 +216,14 @@ def test_bad_input_fails_naming_the_option_and_writes_nothing(playbook, tmp_path
                                  " key, but keys[1].algorithm is ed25519"),
         "duplicate": ({"keys": [fresh, {"domain": "Fresh.Example.", "selector": "S1-ED25519"}], "key_dir": str(key_dir)},
                       "keys[1]: duplicate key s1-ed25519._domainkey.fresh.example"),
-        "passed-in corrupt key": ({"keys": [dict(fresh, private_key="-----BEGIN PRIVATE KEY-----\nAAAA\n"
-                                                                   "-----END PRIVATE KEY-----\n")],
-                                   "key_dir": str(key_dir)},
+        "passed-in corrupt key": ({"keys": [dict(fresh, private_key=broken_pem)], "key_dir": str(key_dir)},
                                   "keys[0] (s1-ed25519._domainkey.fresh.example): keys[0].private_key is not a PEM"),
         "workers": ({"keys": [fresh], "key_dir": str(key_dir), "workers": 0}, "workers: expected a number"),
     }
-    tasks = [{"name": name, "openova.stalwart.dkim_key": args, "ignore_errors": True} for name, (args, _) in cases.items()]
+    tasks = [{"name": name, "openova.stalwart.dkim_key": case[0], "ignore_errors": True} for name, case in cases.items()]
     run = playbook(_play(*tasks))
     assert run.rc == 0, run.stdout + run.stderr
-    for name, (_, message) in cases.items():
+    for name, (_args, message) in cases.items():
         result = run.task(name)
         assert result.get("failed"), f"{name}: {result}"
         assert message in result["msg"], f"{name}: {result['msg']}"
@@ -250,7 +249,7 @@ def test_thousand_keys_in_one_task_then_unchanged(playbook, tmp_path):
     task = {"name": "bulk", "openova.stalwart.dkim_key": {"keys": "{{ wanted }}", "key_dir": str(key_dir), "workers": 2},
             "register": "bulk"}
     summary = {"name": "summary", "ansible.builtin.set_fact": {
-        "summary": "{{ bulk.dkim_keys | map(attribute='action') | list }}",
+        "summary": "{{ bulk.dkim_keys | map(attribute='key_action') | list }}",
         "records": "{{ bulk.dkim_keys | map(attribute='txt_value') | list }}"}}
     started = time.monotonic()
     first = playbook(_play(task, summary), extra_vars={"wanted": keys})
