@@ -37,7 +37,6 @@ DEFAULT_PORTS = {"tls": 465, "starttls": 587}
 POLL_INTERVAL = 0.25
 
 
-
 class StepFailed(Exception):
     """A smoke-test step failed; ``step`` names it, the message says why."""
 
@@ -335,7 +334,7 @@ class MailClient(_jmap.Client):
 
     def results(self, calls: list[list]) -> dict[str, dict]:
         """Send ``calls`` (``[name, args, tag]``) and return each result by tag; a method error raises."""
-        names = {tag: name for name, _, tag in calls}
+        names = {call[2]: call[0] for call in calls}
         return {response[2]: _jmap.method_result(response, names.get(response[2], response[0]))
                 for response in self.call(calls)[0]}
 
@@ -362,6 +361,18 @@ class SmokeTest:
         self._imap_uid: str | None = None
         self._submitted_at = 0.0
         self._imap_caps: set[str] = set()
+
+    @property
+    def imap(self) -> _IMAP:
+        if self._imap is None:
+            raise _Abort("no IMAP connection")
+        return self._imap
+
+    @property
+    def mail_jmap(self) -> MailClient:
+        if self.jmap is None:
+            raise _Abort("JMAP is not enabled")
+        return self.jmap
 
     # ---------------------------------------------------------------------------------------------------------
     def run(self) -> dict:
@@ -433,9 +444,9 @@ class SmokeTest:
                 sock = self.context.wrap_socket(sock, server_hostname=p.host)
                 self._imap = _IMAP(sock, p.host, p.imap_port, p.timeout)
             with self.rec.step("imap_auth", p.username):
-                _imap_ok(self._imap.login(p.username, p.password), "LOGIN")
+                _imap_ok(self.imap.login(p.username, p.password), "LOGIN")
                 # Servers list more capabilities (UIDPLUS) once logged in.
-                caps = _imap_ok(self._imap.capability(), "CAPABILITY")
+                caps = _imap_ok(self.imap.capability(), "CAPABILITY")
                 self._imap_caps = set(_text(caps[-1] or b"").upper().split())
         except StepFailed:
             _quietly(sock.close)
@@ -443,24 +454,22 @@ class SmokeTest:
 
     def _close_imap(self) -> None:
         if self._imap is not None:
-            _quietly(self._imap.logout)
+            _quietly(self.imap.logout)
             self._imap = None
 
     def _imap_find(self) -> str | None:
-        assert self._imap is not None
-        _imap_ok(self._imap.noop(), "NOOP")
-        data = _imap_ok(self._imap.uid("SEARCH", "HEADER", "Message-ID", f'"{self.message_id}"'), "UID SEARCH")
+        _imap_ok(self.imap.noop(), "NOOP")
+        data = _imap_ok(self.imap.uid("SEARCH", "HEADER", "Message-ID", f'"{self.message_id}"'), "UID SEARCH")
         uids = _text(data[0] or b"").split() if data else []
         return uids[-1] if uids else None
 
     def _read_back(self) -> None:
         p = self.params
-        assert self._imap is not None
         headers = None
         primary: StepFailed | None = None
         try:
             with self.rec.step("imap_fetch", f"Message-ID <{self.message_id}> in INBOX") as record:
-                _imap_ok(self._imap.select("INBOX"), "SELECT INBOX")
+                _imap_ok(self.imap.select("INBOX"), "SELECT INBOX")
                 deadline = self._submitted_at + p.delivery_timeout
                 while True:
                     uid = self._imap_find()
@@ -471,7 +480,7 @@ class SmokeTest:
                     raise _Abort(f"message not delivered within {p.delivery_timeout:g}s")
                 self._imap_uid = uid
                 self.result["delivery_seconds"] = round(self.clock() - self._submitted_at, 3)
-                data = _imap_ok(self._imap.uid("FETCH", uid, "(BODY.PEEK[HEADER])"), "UID FETCH")
+                data = _imap_ok(self.imap.uid("FETCH", uid, "(BODY.PEEK[HEADER])"), "UID FETCH")
                 raw = next((part[1] for part in data if isinstance(part, tuple)), None)
                 if raw is None:
                     raise _Abort(f"UID FETCH {uid} returned no header")
@@ -506,26 +515,23 @@ class SmokeTest:
                 self._jmap_destroy(self.result["jmap_email_id"])
                 record["detail"] = "Email/set destroy"
             else:
-                assert self._imap is not None
                 uid = t.cast(str, self._imap_uid)
-                _imap_ok(self._imap.uid("STORE", uid, "+FLAGS.SILENT", "(\\Deleted)"), "UID STORE")
+                _imap_ok(self.imap.uid("STORE", uid, "+FLAGS.SILENT", "(\\Deleted)"), "UID STORE")
                 if "UIDPLUS" in self._imap_caps:
-                    _imap_ok(self._imap.uid("EXPUNGE", uid), "UID EXPUNGE")
+                    _imap_ok(self.imap.uid("EXPUNGE", uid), "UID EXPUNGE")
                 else:
-                    _imap_ok(self._imap.expunge(), "EXPUNGE")
+                    _imap_ok(self.imap.expunge(), "EXPUNGE")
                 record["detail"] = f"IMAP UID {uid} expunged"
         self.result["deleted"] = True
 
     # -- JMAP --------------------------------------------------------------------------------------------------
     def _jmap_session(self) -> None:
-        assert self.jmap is not None
-        with self.rec.step("jmap_session", urljoin(self.jmap.base, "jmap/session")) as record:
-            self.jmap.session()
-            record["detail"] += f" (account {self.jmap.account_id})"
+        with self.rec.step("jmap_session", urljoin(self.mail_jmap.base, "jmap/session")) as record:
+            self.mail_jmap.session()
+            record["detail"] += f" (account {self.mail_jmap.account_id})"
 
     def _jmap_query(self) -> None:
-        assert self.jmap is not None
-        account = self.jmap.account_id
+        account = self.mail_jmap.account_id
         calls = [
             ["Email/query", {"accountId": account, "filter": {"header": ["Message-ID", self.message_id]}}, "q"],
             ["Email/get", {"accountId": account, "#ids": {"resultOf": "q", "name": "Email/query", "path": "/ids"},
@@ -534,7 +540,7 @@ class SmokeTest:
         with self.rec.step("jmap_query", f"Email/query header Message-ID {self.message_id}") as record:
             deadline = self.clock() + self.params.delivery_timeout
             while True:
-                found = [e for e in self.jmap.results(calls)["g"].get("list") or []
+                found = [e for e in self.mail_jmap.results(calls)["g"].get("list") or []
                          if self.message_id in (e.get("messageId") or [])]
                 if found or self.clock() >= deadline:
                     break
@@ -545,8 +551,8 @@ class SmokeTest:
             record["detail"] += f" (id {found[0]['id']})"
 
     def _jmap_destroy(self, email_id: str) -> None:
-        assert self.jmap is not None
-        args = self.jmap.results([["Email/set", {"accountId": self.jmap.account_id, "destroy": [email_id]}, "d"]])["d"]
+        jmap = self.mail_jmap
+        args = jmap.results([["Email/set", {"accountId": jmap.account_id, "destroy": [email_id]}, "d"]])["d"]
         if email_id not in (args.get("destroyed") or []):
             reason = (args.get("notDestroyed") or {}).get(email_id) or {}
             raise _Abort(f"Email/set did not destroy {email_id}: {reason.get('type', 'no reason given')}")
