@@ -143,9 +143,9 @@ def _positive(value: t.Any, option: str) -> float:
 def describe(exc: BaseException) -> str:
     """One line saying why a network operation failed, without secrets."""
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return f"TLS certificate verification failed: {exc.verify_message or exc.reason}"
+        return f"TLS certificate verification failed: {getattr(exc, 'verify_message', None) or exc}"
     if isinstance(exc, ssl.SSLError):
-        return f"TLS error: {exc.reason or exc}"
+        return f"TLS error: {getattr(exc, 'reason', None) or exc}"
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return f"authentication rejected: {exc.smtp_code} {_text(exc.smtp_error)}"
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
