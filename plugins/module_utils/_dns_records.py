@@ -56,7 +56,7 @@ class RRset:
     def as_dict(self) -> dict[str, t.Any]:
         data: dict[str, t.Any] = {
             "zone": self.zone, "domain": self.domain, "kind": self.kind, "name": self.name,
-            "type": self.rtype, "ttl": self.ttl, "values": list(self.values), "owner": self.owner,
+            "type": self.rtype, "ttl": self.ttl, "rdata": list(self.values), "owner": self.owner,
         }
         if self.rtype == "TXT":
             data["txt"] = [txt_join(v) for v in self.values]
@@ -65,7 +65,7 @@ class RRset:
     @classmethod
     def from_dict(cls, data: t.Mapping[str, t.Any]) -> "RRset":
         return cls(zone=data["zone"], domain=data["domain"], kind=data["kind"], name=data["name"],
-                   rtype=data["type"], ttl=int(data["ttl"]), values=tuple(data["values"]),
+                   rtype=data["type"], ttl=int(data["ttl"]), values=tuple(data["rdata"]),
                    owner=data.get("owner", OWN_RRSET))
 
 
@@ -293,11 +293,11 @@ class Settings:
     spf_mechanisms: list[str] = dataclasses.field(default_factory=lambda: ["mx"])
     spf_all: str = "-all"
     helo_spf: bool = True
-    dmarc: dict[str, t.Any] = dataclasses.field(default_factory=lambda: {"policy": "reject",
-                                                                       "rua": ["mailto:postmaster@{domain}"]})
+    dmarc: dict[str, t.Any] = dataclasses.field(
+        default_factory=lambda: {"policy": "reject", "rua": ["mailto:postmaster@{domain}"]})
     tlsrpt_rua: list[str] = dataclasses.field(default_factory=lambda: ["mailto:postmaster@{domain}"])
-    mta_sts: dict[str, t.Any] = dataclasses.field(default_factory=lambda: {"enabled": True, "mode": "enforce",
-                                                                         "max_age": 604800})
+    mta_sts: dict[str, t.Any] = dataclasses.field(
+        default_factory=lambda: {"enabled": True, "mode": "enforce", "max_age": 604800})
     srv: dict[str, bool] = dataclasses.field(default_factory=lambda: dict(SRV_DEFAULTS))
     autoconfig: bool = True
     caa_issuers: list[str] = dataclasses.field(default_factory=list)
@@ -492,7 +492,7 @@ def compute(settings: Settings) -> list[RRset]:
 
 def _dmarc_authorizations(settings: Settings, domains: list, rrsets: list[RRset]) -> list[RRset]:
     """RFC 7489 7.1: a report address in another managed zone needs ``<domain>._report._dmarc.<there>``."""
-    zones = {zone for _, zone, _ in domains}
+    zones = {entry[1] for entry in domains}
     found: dict[str, RRset] = {}
     for rrset in rrsets:
         if rrset.kind != "dmarc":

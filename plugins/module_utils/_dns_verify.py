@@ -292,7 +292,7 @@ class AuthoritativeLookup:
         if self.tsig:
             query.use_tsig(self.tsig["keyring"], keyname=self.tsig["keyname"], algorithm=self.tsig["keyalgorithm"])
         try:
-            response, _ = dns.query.udp_with_fallback(query, host, port=port, timeout=self.timeout)
+            response = dns.query.udp_with_fallback(query, host, port=port, timeout=self.timeout)[0]
         except dns.exception.Timeout:
             raise ValueError(f"no answer from {host}:{port} within {self.timeout}s for {name} {rtype}") from None
         except OSError as exc:

@@ -108,8 +108,8 @@ class ZoneResult:
 
 # -- reading -----------------------------------------------------------------------------------------------
 def _rdata(rrset: RRset, value: str) -> t.Any:
-    return dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.from_text(rrset.rtype), value, dns.name.root,
-                                relativize=False)
+    rdtype = dns.rdatatype.from_text(rrset.rtype)
+    return dns.rdata.from_text(dns.rdataclass.IN, rdtype, value, dns.name.root, relativize=False)
 
 
 def _rcode_error(server: Server, zone: str, rcode: int, what: str) -> DNSError:

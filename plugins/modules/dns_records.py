@@ -2,6 +2,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 OpenOva
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# Apache-2.0 is compatible with the GNU General Public License version 3, the license of ansible-core.
 
 from __future__ import annotations
 
@@ -125,7 +126,7 @@ options:
     description: The final SPF mechanism.
     type: str
     default: -all
-    choices: [-all, ~all, ?all]
+    choices: ["-all", "~all", "?all"]
   helo_spf:
     description: Publish C(v=spf1 a -all) for the mail host itself, which receivers check for the HELO name.
     type: bool
@@ -239,8 +240,8 @@ options:
   tlsa_public_key:
     description:
       - PEM certificate (or public key) of the mail host; publishes DANE C(3 1 1) TLSA records for O(tlsa_ports).
-      - The record pins the key, so the key must survive certificate renewals. With cert-manager set
-        C(privateKey.rotationPolicy: Never) on the Certificate.
+      - "The record pins the key, so the key must survive certificate renewals. With cert-manager set
+        C(privateKey.rotationPolicy: Never) on the Certificate."
     type: str
   tlsa_ports:
     description: Ports that get a TLSA record (DANE for SMTP, RFC 7672, is port 25).
@@ -325,15 +326,15 @@ records:
   elements: dict
   sample:
     - {zone: example.org, domain: example.org, kind: mx, name: example.org, type: MX, ttl: 3600,
-       values: ["10 mail.example.org."], owner: rrset}
+       rdata: ["10 mail.example.org."], owner: rrset}
   contains:
     zone: {description: Zone the rrset is written to., type: str, returned: always}
     domain: {description: Mail domain (or the mail host) it belongs to., type: str, returned: always}
     kind: {description: "Record kind: mx, spf, dkim, dmarc, tlsrpt, mta_sts, srv, autoconfig, caa, tlsa, host.", type: str, returned: always}
-    name: {description: Owner name, absolute, without the final dot., type: str, returned: always}
+    name: {description: "Owner name, absolute, without the final dot.", type: str, returned: always}
     type: {description: Record type., type: str, returned: always}
     ttl: {description: TTL., type: int, returned: always}
-    values: {description: Values in presentation format (TXT as quoted character-strings of at most 255 bytes)., type: list, elements: str, returned: always}
+    rdata: {description: Values in presentation format (TXT as quoted character-strings of at most 255 bytes)., type: list, elements: str, returned: always}
     txt: {description: TXT values with their character-strings joined., type: list, elements: str, returned: for TXT}
     owner: {description: "C(rrset) when the whole rrset is managed, C(v=spf1) when only that TXT value is.", type: str, returned: always}
 zones:

@@ -2,6 +2,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 OpenOva
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# Apache-2.0 is compatible with the GNU General Public License version 3, the license of ansible-core.
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ version_added: 0.1.0
 author: OpenOva (@openova)
 description:
   - Asks the authoritative servers of each zone directly (found through NS, or O(server)) for every record
-    computed by M(openova.stalwart.dns_records) and compares: each value must be on every server.
+    computed by M(openova.stalwart.dns_records) and compares them; each value must be on every server.
   - Checks that each published DKIM key is the key in use (the C(p=) of O(dkim_records)), that each domain has
     exactly one syntactically valid SPF record needing at most 10 DNS lookups (following C(include:) and
     C(redirect=) through the resolver), and exactly one valid DMARC record.
@@ -98,7 +99,7 @@ checks:
     status: {description: "ok, missing or wrong.", type: str, returned: always}
     expected: {description: Expected values., type: list, elements: str, returned: always}
     found: {description: Values found on the servers., type: list, elements: str, returned: always}
-    problem: {description: What is wrong, empty when ok., type: str, returned: always}
+    problem: {description: "What is wrong, empty when ok.", type: str, returned: always}
 problems:
   description: One readable line per failed check.
   returned: always

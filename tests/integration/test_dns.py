@@ -113,9 +113,9 @@ def test_publish_three_domains(bind, published, tmp_path, playbook):
         assert found, f"{record['name']} {record['type']} not in BIND"
         texts = sorted(rd.to_text() for rd in found)
         if record["owner"] == "rrset":
-            assert texts == sorted(record["values"]), record
+            assert texts == sorted(record["rdata"]), record
         else:
-            assert all(v in texts for v in record["values"]), record
+            assert all(v in texts for v in record["rdata"]), record
     kinds = {(r["domain"], r["kind"]) for r in records}
     for domain in DOMAINS:
         for kind in ("mx", "spf", "dkim", "dmarc", "tlsrpt", "mta_sts", "srv", "autoconfig"):
@@ -302,9 +302,9 @@ def test_verify_reports_wrong_dkim_key_and_missing_records(bind, playbook, tmp_p
     zone = "faults.test"
     records = [
         {"zone": zone, "domain": zone, "kind": "mx", "name": f"nothing.{zone}", "type": "MX", "ttl": 300,
-         "values": ["10 mail.faults.test."], "owner": "rrset"},
+         "rdata": ["10 mail.faults.test."], "owner": "rrset"},
         {"zone": zone, "domain": zone, "kind": "dkim", "name": f"old._domainkey.{zone}", "type": "TXT", "ttl": 300,
-         "values": ['"v=DKIM1; k=ed25519; p=AAAA"'], "owner": "rrset"},
+         "rdata": ['"v=DKIM1; k=ed25519; p=AAAA"'], "owner": "rrset"},
     ]
     _update(bind, zone, [("replace", f"old._domainkey.{zone}", 300, "TXT", '"v=DKIM1; k=ed25519; p=AAAA"')])
     try:
