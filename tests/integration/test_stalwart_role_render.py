@@ -1,0 +1,335 @@
+# -*- coding: utf-8 -*-
+"""The stalwart role in render mode, driven through ansible-playbook: every manifest valid and restricted,
+secrets only under secrets/, a second render byte-identical with nothing changed, DKIM keys and passwords kept,
+and bad input refused before anything is written."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import pathlib
+import re
+
+import pytest
+import yaml
+
+from servers.ansible import REPO, run_playbook
+from servers.manifests import assert_restricted_pss, files_containing, load_documents, validate
+
+ROLE = REPO / "roles" / "stalwart"
+S3_SECRET = "s3-secret-Hx81Qp2"
+S3_ACCESS = "s3-access-Jm2Lw9"
+
+BASE_VARS = {
+    "stalwart_hostname": "mail.example.org",
+    "stalwart_domains": [
+        {"name": "example.org"},
+        {"name": "Example.NET", "dkim_selectors": {"rsa": "mail2026", "ed25519": False}},
+    ],
+    "stalwart_s3_endpoint": "http://minio.minio-tenant.svc:9000",
+    "stalwart_s3_access_key": S3_ACCESS,
+    "stalwart_s3_secret_key": S3_SECRET,
+}
+
+# Printed after the role so the test can see the public DKIM fact the dns role consumes.
+SHOW_RECORDS = {"name": "Show the DKIM records", "ansible.builtin.debug": {"var": "stalwart_dkim_records"}}
+
+
+def plays(extra: dict | None = None, post: list | None = None) -> list:
+    play = {"hosts": "localhost", "gather_facts": False, "vars": {**BASE_VARS, **(extra or {})},
+            "roles": ["openova.stalwart.stalwart"]}
+    if post:
+        play["post_tasks"] = post
+    return [play]
+
+
+def render(tmp: pathlib.Path, render_dir: pathlib.Path, extra: dict | None = None, **kwargs):
+    extra_vars = {"openova_stalwart_mode": "render", "openova_stalwart_render_dir": str(render_dir)}
+    return run_playbook(plays(extra, [SHOW_RECORDS]), tmp, extra_vars=extra_vars, **kwargs)
+
+
+def snapshot(root: pathlib.Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def by_kind(docs: list[dict]) -> dict[tuple[str, str], dict]:
+    """Objects by (kind, name), leaving out the kustomization files."""
+    return {(d["kind"], d["metadata"]["name"]): d for d in docs if d.get("kind") != "Kustomization"}
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    """Render twice into the same directory; return both results, the directory and the first snapshot."""
+    base = tmp_path_factory.mktemp("stalwart-render")
+    out = base / "render"
+    first = render(base / "run1", out)
+    assert first.rc == 0, first.stdout[-6000:] + first.stderr[-3000:]
+    snap = snapshot(out)
+    second = render(base / "run2", out)
+    assert second.rc == 0, second.stdout[-6000:] + second.stderr[-3000:]
+    return {"first": first, "second": second, "dir": out, "snapshot": snap}
+
+
+def test_render_writes_the_layout(rendered):
+    out = rendered["dir"]
+    assert (out / "stalwart" / "config.json").is_file()
+    assert (out / "stalwart" / "plan.ndjson").is_file()
+    assert (out / "kubernetes" / "kustomization.yaml").is_file()
+    keys = sorted(p.name for p in (out / "secrets" / "dkim").glob("*.pem"))
+    # RSA + Ed25519 for example.org; RSA only, custom selector, for example.net (A-label, lower case).
+    assert keys == ["mail2026._domainkey.example.net.pem", "s1-ed25519._domainkey.example.org.pem",
+                    "s1-rsa._domainkey.example.org.pem"]
+    kinds = sorted(d["kind"] for d in load_documents(out / "kubernetes") if d["kind"] != "Kustomization")
+    assert kinds == sorted(["Namespace", "ConfigMap", "ConfigMap", "Certificate", "Service", "Service", "Service",
+                            "StatefulSet", "PodDisruptionBudget", "NetworkPolicy", "Ingress", "ServiceMonitor",
+                            "PrometheusRule"])
+    secrets = [d for d in load_documents(out / "secrets") if d["kind"] == "Secret"]
+    assert sorted(s["metadata"]["name"] for s in secrets) == ["stalwart-credentials", "stalwart-dkim",
+                                                              "stalwart-metrics"]
+
+
+def test_every_manifest_is_valid_and_restricted(rendered, shared_dir):
+    docs = [d for d in load_documents(rendered["dir"] / "kubernetes") + load_documents(rendered["dir"] / "secrets")
+            if d["kind"] != "Kustomization"]
+    for doc in docs:
+        validate(doc, shared_dir)
+        assert_restricted_pss(doc)
+    sts = by_kind(docs)[("StatefulSet", "stalwart")]
+    container = sts["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "stalwartlabs/stalwart:v0.16.18"
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert sts["spec"]["template"]["spec"]["securityContext"]["runAsUser"] == 2000
+    assert container["readinessProbe"]["httpGet"] == {"path": "/healthz/ready", "port": "http"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz/live", "port": "http"}
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"smtp": 25, "submissions": 465, "imaps": 993, "https": 443, "http": 8080}
+    namespace = by_kind(docs)[("Namespace", "mail")]
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def test_pod_refers_to_secrets_config_and_keys(rendered):
+    docs = by_kind(load_documents(rendered["dir"] / "kubernetes"))
+    spec = docs[("StatefulSet", "stalwart")]["spec"]["template"]["spec"]
+    env = {e["name"]: e.get("valueFrom", {}).get("secretKeyRef") for e in spec["containers"][0]["env"]}
+    assert env["STALWART_DB_PASSWORD"] == {"name": "stalwart-db-app", "key": "password"}
+    assert env["STALWART_RECOVERY_ADMIN"] == {"name": "stalwart-credentials", "key": "STALWART_RECOVERY_ADMIN"}
+    assert env["STALWART_METRICS_PASSWORD"] == {"name": "stalwart-metrics", "key": "password"}
+    assert {"STALWART_S3_ACCESS_KEY", "STALWART_S3_SECRET_KEY", "STALWART_SMOKE_PASSWORD"} <= set(env)
+    mounts = {m["mountPath"]: m for m in spec["containers"][0]["volumeMounts"]}
+    assert mounts["/etc/stalwart/config.json"]["subPath"] == "config.json"
+    assert mounts["/etc/stalwart/dkim"]["readOnly"] and mounts["/etc/stalwart/tls"]["readOnly"]
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert volumes["dkim"]["secret"]["secretName"] == "stalwart-dkim"
+    assert volumes["tls"]["secret"]["secretName"] == "stalwart-tls"
+    # The pods roll when config.json changes.
+    config = docs[("ConfigMap", "stalwart-config")]["data"]["config.json"]
+    annotation = docs[("StatefulSet", "stalwart")]["spec"]["template"]["metadata"]["annotations"]["checksum/config"]
+    assert annotation == hashlib.sha256(config.encode()).hexdigest()
+    assert json.loads(config) == json.loads((rendered["dir"] / "stalwart" / "config.json").read_text())
+    # Every DKIM file reference in the plan names a key in the DKIM Secret.
+    dkim = by_kind(load_documents(rendered["dir"] / "secrets"))[("Secret", "stalwart-dkim")]["stringData"]
+    assert sorted(dkim) == sorted(p.name for p in (rendered["dir"] / "secrets" / "dkim").glob("*.pem"))
+    for name, pem in dkim.items():
+        assert pem == (rendered["dir"] / "secrets" / "dkim" / name).read_text()
+    refs = set(re.findall(r"/etc/stalwart/dkim/([^\"]+\.pem)", (rendered["dir"] / "stalwart" / "plan.ndjson").read_text()))
+    assert refs == set(dkim)
+
+
+def test_secret_values_stay_in_secrets(rendered):
+    out = rendered["dir"]
+    creds = by_kind(load_documents(out / "secrets"))[("Secret", "stalwart-credentials")]["stringData"]
+    metrics = by_kind(load_documents(out / "secrets"))[("Secret", "stalwart-metrics")]["stringData"]
+    admin_password = creds["STALWART_RECOVERY_ADMIN"].split(":", 1)[1]
+    assert creds["STALWART_RECOVERY_ADMIN"].startswith("admin:") and len(admin_password) == 32
+    needles = [admin_password, metrics["password"], creds["STALWART_SMOKE_PASSWORD"], S3_SECRET, S3_ACCESS,
+               "PRIVATE KEY"]
+    assert files_containing(out, needles, exclude=out / "secrets") == []
+    # Nor in what Ansible printed (the JSON callback holds every task result).
+    for result in (rendered["first"], rendered["second"]):
+        for needle in needles:
+            assert needle not in result.stdout
+
+
+def test_dkim_records_fact_is_public_only(rendered):
+    records = rendered["first"].task("Show the DKIM records")["stalwart_dkim_records"]
+    assert [(r["domain"], r["selector"], r["algorithm"]) for r in records] == [
+        ("example.org", "s1-rsa", "rsa"), ("example.org", "s1-ed25519", "ed25519"), ("example.net", "mail2026", "rsa")]
+    for record in records:
+        assert set(record) == {"domain", "selector", "algorithm", "record_name", "txt_value", "txt_strings",
+                               "public_key"}
+        assert record["txt_value"].startswith("v=DKIM1;")
+        assert "".join(record["txt_strings"]) == record["txt_value"]
+    assert records == rendered["second"].task("Show the DKIM records")["stalwart_dkim_records"]
+
+
+def test_second_render_is_identical_and_unchanged(rendered):
+    assert rendered["second"].changed == 0, [
+        t["task"]["name"] for p in rendered["second"].data["plays"] for t in p["tasks"]
+        if any(h.get("changed") for h in t["hosts"].values())]
+    assert snapshot(rendered["dir"]) == rendered["snapshot"]
+
+
+def test_adding_a_domain_keeps_keys_and_passwords(rendered, tmp_path):
+    out = tmp_path / "render"
+    # Start from a copy of the rendered tree, so this test does not change the shared one.
+    for rel in rendered["snapshot"]:
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_bytes((rendered["dir"] / rel).read_bytes())
+    before = snapshot(out)
+    domains = BASE_VARS["stalwart_domains"] + [{"name": "example.com"}]
+    result = render(tmp_path / "run", out, {"stalwart_domains": domains})
+    assert result.rc == 0, result.stdout[-5000:]
+    after = snapshot(out)
+    for name in ("s1-rsa._domainkey.example.org.pem", "s1-ed25519._domainkey.example.org.pem",
+                 "mail2026._domainkey.example.net.pem"):
+        assert after[f"secrets/dkim/{name}"] == before[f"secrets/dkim/{name}"]
+    assert {"secrets/dkim/s1-rsa._domainkey.example.com.pem", "secrets/dkim/s1-ed25519._domainkey.example.com.pem"} \
+        <= set(after)
+    changed = sorted(k for k in after if after[k] != before.get(k))
+    assert "secrets/stalwart/mail-stalwart-credentials.yaml" not in changed
+    assert "secrets/stalwart/mail-stalwart-metrics.yaml" not in changed
+    untouched = [k for k in before if "service-" in k or "poddisruptionbudget" in k or "networkpolicy" in k
+                 or "servicemonitor" in k or "prometheusrule" in k or "namespace" in k]
+    assert untouched and not set(untouched) & set(changed)
+    assert any("certificate" in k for k in changed) and any("ingress" in k for k in changed)
+    cert = [d for d in load_documents(out / "kubernetes") if d["kind"] == "Certificate"][0]
+    assert {"mta-sts.example.com", "autoconfig.example.com"} <= set(cert["spec"]["dnsNames"])
+
+
+def test_check_mode_writes_nothing(tmp_path):
+    out = tmp_path / "render"
+    result = render(tmp_path / "run", out, check=True, diff=True)
+    assert result.rc == 0, result.stdout[-5000:]
+    assert not out.exists() or not any(p.is_file() for p in out.rglob("*"))
+
+
+def test_options_shape_the_manifests(tmp_path, shared_dir):
+    out = tmp_path / "render"
+    extra = {
+        "stalwart_submission_587": True,
+        "stalwart_client_ip": "proxy_protocol",
+        "stalwart_proxy_trusted_networks": ["10.0.0.0/8"],
+        "stalwart_http_exposure": "httproute",
+        "stalwart_gateway_parent_refs": [{"name": "public", "namespace": "gateway"}],
+        "stalwart_replicas": 3,
+        "stalwart_coordinator": {"type": "nats", "addresses": ["nats.nats.svc:4222"]},
+        "stalwart_coordinator_password": "nats-pass-Zq81",
+        "stalwart_monitoring": "never",
+        "stalwart_grafana_dashboard": False,
+        "stalwart_network_policy": False,
+        "stalwart_tls_reload": "none",
+        "stalwart_smoke_account": "",
+        "stalwart_dkim_ed25519": False,
+    }
+    result = render(tmp_path / "run", out, extra)
+    assert result.rc == 0, result.stdout[-5000:]
+    docs = by_kind([d for d in load_documents(out / "kubernetes") if d["kind"] != "Kustomization"])
+    kinds = {k for k, _ in docs}
+    assert "HTTPRoute" in kinds and "Ingress" not in kinds
+    assert not kinds & {"ServiceMonitor", "PrometheusRule", "NetworkPolicy"}
+    assert ("ConfigMap", "stalwart-dashboard") not in docs
+    mail = docs[("Service", "stalwart-mail")]["spec"]
+    assert mail["externalTrafficPolicy"] == "Cluster"
+    assert [p["port"] for p in mail["ports"]] == [25, 465, 587, 993]
+    sts = docs[("StatefulSet", "stalwart")]
+    assert sts["spec"]["replicas"] == 3
+    assert "annotations" not in sts["metadata"]
+    env = {e["name"] for e in sts["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert "STALWART_COORDINATOR_PASSWORD" in env and "STALWART_SMOKE_PASSWORD" not in env
+    assert sorted(p.name for p in (out / "secrets" / "dkim").glob("*.pem")) == [
+        "mail2026._domainkey.example.net.pem", "s1-rsa._domainkey.example.org.pem"]
+    assert files_containing(out, ["nats-pass-Zq81"], exclude=out / "secrets") == []
+    for doc in docs.values():
+        if doc["kind"] != "HTTPRoute":  # Gateway API CRDs are not in shared/crds
+            validate(doc, shared_dir)
+        assert_restricted_pss(doc)
+
+
+def test_default_mail_service_keeps_client_ips(rendered):
+    docs = by_kind(load_documents(rendered["dir"] / "kubernetes"))
+    mail = docs[("Service", "stalwart-mail")]["spec"]
+    assert mail["type"] == "LoadBalancer" and mail["externalTrafficPolicy"] == "Local"
+    assert [p["port"] for p in mail["ports"]] == [25, 465, 993]
+    policy = docs[("NetworkPolicy", "stalwart")]["spec"]
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    egress_ports = {p["port"] for rule in policy["egress"] for p in rule.get("ports", [])}
+    assert {53, 25, 443, 5432, 9000} <= egress_ports
+
+
+BAD_INPUTS = [
+    ({"stalwart_hostname": "mail_server"}, "stalwart_hostname"),
+    ({"stalwart_hostname": "localhost"}, "stalwart_hostname"),
+    ({"stalwart_domains": [{"name": "exa mple.org"}]}, "stalwart_domains"),
+    ({"stalwart_domains": [{"name": "example.org"}, {"name": "EXAMPLE.org"}]}, "stalwart_domains"),
+    ({"stalwart_domains": []}, "stalwart_domains"),
+    ({"stalwart_replicas": 0}, "stalwart_replicas"),
+    ({"stalwart_replicas": 2}, "stalwart_coordinator"),
+    ({"stalwart_storage_size": "10 gigs"}, "stalwart_storage_size"),
+    ({"stalwart_image": "stalwartlabs/Stalwart:latest!"}, "stalwart_image"),
+    ({"stalwart_image": "stalwartlabs/stalwart"}, "stalwart_image"),
+    ({"stalwart_s3_endpoint": "minio:9000"}, "stalwart_s3_endpoint"),
+    ({"stalwart_client_ip": "proxy_protocol"}, "stalwart_proxy_trusted_networks"),
+    ({"stalwart_client_ip": "nat"}, "stalwart_client_ip"),
+]
+
+
+@pytest.mark.parametrize("extra,variable", BAD_INPUTS, ids=[v for _, v in BAD_INPUTS])
+def test_bad_input_fails_before_writing(tmp_path, extra, variable):
+    out = tmp_path / "render"
+    result = render(tmp_path / "run", out, extra)
+    assert result.rc != 0
+    assert variable in result.stdout, result.stdout[-3000:]
+    assert not out.exists()
+
+
+def test_missing_required_variable_is_named(tmp_path):
+    play = plays()
+    del play[0]["vars"]["stalwart_hostname"]
+    result = run_playbook(play, tmp_path / "run", extra_vars={"openova_stalwart_mode": "render",
+                                                              "openova_stalwart_render_dir": str(tmp_path / "out")})
+    assert result.rc != 0 and "stalwart_hostname" in result.stdout
+    assert not (tmp_path / "out").exists()
+
+
+def test_alert_and_dashboard_metrics_are_stalwart_metrics(rendered, shared_dir):
+    """Every metric in the PrometheusRule and the dashboard is one Stalwart exports (its metric id with
+    non-alphanumerics turned into '_', no prefix; histograms as _bucket), apart from kube-state-metrics and `up`."""
+    schema = json.load(gzip.open(shared_dir / "stalwart" / "schema-0.16.18.json.gz"))
+    known = {re.sub(r"[^A-Za-z0-9]", "_", e["name"]) for e in schema["enums"]["MetricType"]}
+    rule = by_kind(load_documents(rendered["dir"] / "kubernetes"))[("PrometheusRule", "stalwart")]
+    exprs = [r["expr"] for g in rule["spec"]["groups"] for r in g["rules"]]
+    dashboard = by_kind(load_documents(rendered["dir"] / "kubernetes"))[("ConfigMap", "stalwart-dashboard")]
+    assert json.loads(dashboard["data"]["stalwart.json"]) == json.loads(
+        (REPO / "files" / "dashboards" / "stalwart.json").read_text())
+    panels = json.loads(dashboard["data"]["stalwart.json"])["panels"]
+    exprs += [t["expr"] for p in panels for t in p["targets"]]
+    used = set()
+    for expr in exprs:
+        used |= {m for m in re.findall(r"\b([a-z][a-z0-9_]*)\s*\{", expr)}
+    used = {m if m in known else re.sub(r"_(bucket|sum|count)$", "", m) for m in used}
+    assert used - known - {"up", "kube_pod_status_ready"} == set()
+    assert {"queue_count", "auth_failed", "message_ingest_spam", "delivery_dsn_perm_fail",
+            "delivery_total_time"} <= used
+    assert not any(m.startswith("stalwart_") for m in used)
+    alerts = {r["alert"] for g in rule["spec"]["groups"] for r in g["rules"]}
+    assert {"StalwartPodNotReady", "StalwartQueueGrowing", "StalwartDeliveryFailures", "StalwartAuthFailureBurst",
+            "StalwartSpamRateHigh"} <= alerts
+
+
+def test_argument_specs_mirror_defaults():
+    defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+    entry_points = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    specs = entry_points["main"]["options"]
+    assert entry_points["preflight"]["options"] == specs
+    with_default = {k: v for k, v in specs.items() if not v.get("required")}
+    assert set(with_default) == set(defaults)
+    for name, spec in with_default.items():
+        assert spec.get("default") == defaults[name], name
+        assert spec.get("description"), name
+    for name, spec in specs.items():
+        assert name.startswith("stalwart_")
+        if "choices" in spec and name in defaults:
+            assert defaults[name] in spec["choices"], name
