@@ -155,6 +155,21 @@ def test_bulk_mixed_keys_check_mode_diff_and_rerun(playbook, tmp_path):
     assert rerun.rc == 0 and rerun.changed == 0
 
 
+def test_single_form_in_key_dir_is_the_bulk_forms_file(playbook, tmp_path):
+    key_dir = tmp_path / "dkim"
+    single = {"domain": "example.org", "selector": "s1-ed25519", "algorithm": "ed25519"}
+    run = playbook(_play(
+        {"name": "single", "openova.stalwart.dkim_key": dict(single, key_dir=str(key_dir))},
+        {"name": "bulk", "openova.stalwart.dkim_key": {"keys": [single], "key_dir": str(key_dir)}},
+    ))
+    assert run.rc == 0, run.stdout + run.stderr
+    made, kept = run.task("single"), run.task("bulk")["dkim_keys"][0]
+    assert made["key_action"] == "generate" and kept["key_action"] == "keep"
+    assert made["path"] == kept["path"] == str(key_dir / "s1-ed25519._domainkey.example.org.pem")
+    assert made["txt_value"] == kept["txt_value"]
+    assert list(_files(key_dir)) == ["s1-ed25519._domainkey.example.org.pem"]
+
+
 def test_in_memory_round_trip_keeps_private_keys_out_of_output(playbook):
     wanted = [{"domain": "example.org", "selector": "s1-rsa", "algorithm": "rsa"},
               {"domain": "example.org", "selector": "s1-ed25519", "algorithm": "ed25519"}]
@@ -219,6 +234,8 @@ def test_bad_input_fails_naming_the_option_and_writes_nothing(playbook, tmp_path
         "passed-in corrupt key": ({"keys": [dict(fresh, private_key=broken_pem)], "key_dir": str(key_dir)},
                                   "keys[0] (s1-ed25519._domainkey.fresh.example): keys[0].private_key is not a PEM"),
         "workers": ({"keys": [fresh], "key_dir": str(key_dir), "workers": 0}, "workers: expected a number"),
+        "both forms": ({"keys": [fresh], "domain": "example.org", "selector": "s1", "key_dir": str(key_dir)},
+                       "parameters are mutually exclusive: keys|domain"),
     }
     tasks = [{"name": name, "openova.stalwart.dkim_key": case[0], "ignore_errors": True} for name, case in cases.items()]
     run = playbook(_play(*tasks))
