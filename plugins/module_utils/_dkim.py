@@ -399,7 +399,7 @@ def plan_key(spec: KeySpec, replace_invalid: bool = False) -> KeyPlan:
             raise DkimError(f"{spec.label}: {spec.opt('private_key')} is a different key than the one in"
                             f" {spec.path}; an existing key is never replaced (use a new selector to rotate)")
         action = CHMOD if file_mode != KEY_FILE_MODE else KEEP
-        return KeyPlan(spec, action, existing, existing)
+        return KeyPlan(spec, action, existing, existing, from_input=passed is not None)
     if passed is not None:
         if spec.path is None:
             return KeyPlan(spec, KEEP, passed, passed, from_input=True)

@@ -262,7 +262,8 @@ def test_plan_passed_in_key(tmp_path, ed_pem):
     spec = _spec(tmp_path, private_key=ed_pem.decode())
     assert _dkim.plan_key(spec).action == "store"
     _dkim.write_key_file(spec.path, ed_pem)
-    assert _dkim.plan_key(spec).action == "keep"
+    kept = _dkim.plan_key(spec)
+    assert kept.action == "keep" and kept.from_input  # its private key is the caller's: not returned again
 
 
 def test_plan_passed_in_key_never_replaces_a_different_file(tmp_path, ed_pem):
