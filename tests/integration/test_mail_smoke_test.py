@@ -30,10 +30,12 @@ def _args(rig, user, **extra):
     return args
 
 
-def _smoke(playbook, args, check=False):
+def _smoke(playbook, args, check=False, module_defaults=None):
     plays = [{"hosts": "localhost", "gather_facts": False, "tasks": [
         {"name": "smoke", "openova.stalwart.mail_smoke_test": args, "ignore_errors": True},
     ]}]
+    if module_defaults:
+        plays[0]["module_defaults"] = module_defaults
     result = playbook(plays, check=check)
     assert result.data, result.stderr[-3000:]
     return result, result.task("smoke")
@@ -96,8 +98,10 @@ def test_tls_submission_imap_jmap_dkim_and_cleanup(playbook, mail_rig, jmap_mail
 
 
 def test_starttls_submission_imap_cleanup(playbook, mail_rig, signed):
-    _, task = _smoke(playbook, _args(mail_rig, signed, smtp_security="starttls",
-                                     smtp_port=mail_rig.submission_port))
+    """Also: the TLS options come from module_defaults of the action group openova.stalwart.stalwart."""
+    args = _args(mail_rig, signed, smtp_security="starttls", smtp_port=mail_rig.submission_port)
+    defaults = {"group/openova.stalwart.stalwart": {"ca_path": args.pop("ca_path"), "timeout": 5}}
+    _, task = _smoke(playbook, args, module_defaults=defaults)
     assert not task.get("failed"), task.get("msg")
     assert [s["name"] for s in task["steps"]] == [s for s in STEPS_FULL if not s.startswith("jmap")]
     assert next(s for s in task["steps"] if s["name"] == "smtp_tls")["detail"] == "STARTTLS"
