@@ -32,7 +32,7 @@ import uuid
 import yaml
 
 from . import kube_controllers, kube_patch, kube_schema
-from .kube_schema import Invalid, ResourceType
+from .kube_schema import ResourceType
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 APPLY = "application/apply-patch+yaml"
@@ -162,7 +162,8 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
         self._http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._http.daemon_threads = True
         self.port = self._http.server_address[1]
-        self._thread = threading.Thread(target=self._http.serve_forever, name="kube-test-server", daemon=True)
+        self._thread = threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="kube-test-server", daemon=True)
         self._thread.start()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.kubeconfig.write_text(yaml.safe_dump({
@@ -244,8 +245,8 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
         ns = meta.get("namespace", "default") if rtype.namespaced else None
         ctx = _Ctx(rtype, ns, meta.get("name", ""), "", {}, False)
         with self.lock:
-            _, stored = self._commit(ctx, obj, self._objects.get(self._key(rtype, ns, ctx.name)), "create",
-                                     validate=validate)
+            stored = self._commit(ctx, obj, self._objects.get(self._key(rtype, ns, ctx.name)), "create",
+                                  validate=validate)[1]
             self._drain()
             return stored
 
@@ -327,8 +328,8 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
         if not body:
             return None
         try:
-            if content_type.startswith(APPLY):
-                return yaml.safe_load(body.decode())
+            if content_type.startswith(APPLY) and not body.lstrip().startswith(b"{"):
+                return yaml.load(body.decode(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
             return json.loads(body)
         except (ValueError, yaml.YAMLError) as exc:
             raise KubeError(400, "BadRequest", f"the body of the request could not be decoded: {exc}") from exc
@@ -362,7 +363,7 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
 
     def _groups(self) -> dict[str, list[str]]:
         groups: dict[str, list[str]] = {}
-        for group, version, _ in self._types:
+        for group, version, _plural in self._types:
             if group and version not in groups.setdefault(group, []):
                 groups[group].append(version)
         return {g: sorted(v, key=_version_priority) for g, v in sorted(groups.items())}
@@ -373,7 +374,7 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
         return {"name": name, "versions": entries, "preferredVersion": entries[0]}
 
     def _resource_list(self, group: str, version: str) -> dict:
-        resources = [entry for (g, v, _), rtype in sorted(self._types.items()) if (g, v) == (group, version)
+        resources = [entry for (g, v, _p), rtype in sorted(self._types.items()) if (g, v) == (group, version)
                      for entry in rtype.discovery()]
         return {"kind": "APIResourceList", "apiVersion": "v1",
                 "groupVersion": f"{group}/{version}" if group else version, "resources": resources}
@@ -434,7 +435,7 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
 
     def _list(self, ctx: _Ctx) -> dict:
         items = []
-        for _, obj in self._select(ctx):
+        for _key, obj in self._select(ctx):
             item = self._out(ctx.rtype, obj)
             if not ctx.rtype.crd:  # typed lists of built-in kinds leave kind/apiVersion off their items
                 item.pop("apiVersion", None)
@@ -548,11 +549,11 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
     def _deletecollection(self, ctx: _Ctx, payload: t.Any, headers: t.Mapping[str, str]) -> tuple[int, dict, bool]:
         selected = self._select(ctx)
         if not ctx.dry_run:
-            for key, _ in selected:
+            for key, _obj in selected:
                 self._remove(key, "Background")
         return 200, {"kind": f"{ctx.rtype.kind}List", "apiVersion": ctx.rtype.api_version,
                      "metadata": {"resourceVersion": str(self._rv)},
-                     "items": [self._out(ctx.rtype, obj) for _, obj in selected]}, bool(selected) and not ctx.dry_run
+                     "items": [self._out(ctx.rtype, obj) for _key, obj in selected]}, bool(selected) and not ctx.dry_run
 
     def _existing(self, ctx: _Ctx) -> dict:
         if not ctx.name:
@@ -757,7 +758,7 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
             obj = self._objects.get(key)
             if obj is None:
                 continue
-            rtype = next((r for (g, _, p), r in self._types.items() if (g, p) == key[:2]), None)
+            rtype = next((r for (g, _v, p), r in self._types.items() if (g, p) == key[:2]), None)
             controller = kube_controllers.CONTROLLERS.get(rtype.label) if rtype else None
             if controller and self.enabled.get(rtype.label):
                 controller(self, obj)  # controllers only read it; they write through the API below
@@ -881,13 +882,13 @@ def _check_metadata(rtype: ResourceType, meta: dict) -> list[tuple[str, str]]:
         causes.append(("metadata.name", f'Invalid value: "{name}": a lowercase {what} must consist of lower case '
                        "alphanumeric characters or '-'" + (" or '.'" if limit == 253 else "")))
     for key, value in (meta.get("labels") or {}).items():
-        prefix, _, label = key.rpartition("/")
+        prefix, label = key.rpartition("/")[::2]
         if (not _LABEL_VALUE.match(label) or not label or len(label) > 63
                 or (prefix and not _DNS1123_SUBDOMAIN.match(prefix))):
-            causes.append((f"metadata.labels", f'Invalid value: "{key}": name part must consist of alphanumeric '
+            causes.append(("metadata.labels", f'Invalid value: "{key}": name part must consist of alphanumeric '
                            "characters, '-', '_' or '.'"))
         if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.match(value):
-            causes.append((f"metadata.labels", f'Invalid value: "{value}": a valid label must be an empty string or '
+            causes.append(("metadata.labels", f'Invalid value: "{value}": a valid label must be an empty string or '
                            "consist of alphanumeric characters, '-', '_' or '.', at most 63"))
     for key, value in (meta.get("annotations") or {}).items():
         if not isinstance(value, str):
@@ -910,8 +911,7 @@ def _immutable(rtype: ResourceType, old: dict, new: dict) -> list[tuple[str, str
     if rtype.label == "Job.batch" and o.get("template") != n.get("template"):
         return [("spec.template", "Invalid value: field is immutable")]
     if rtype.kind == "PersistentVolumeClaim":
-        strip = lambda s: {k: v for k, v in s.items() if k != "resources"}  # noqa: E731
-        if strip(o) != strip(n):
+        if _without(o, "resources") != _without(n, "resources"):
             return [("spec", "Forbidden: spec is immutable after creation except resources.requests and "
                      "volumeAttributesClassName for bound claims")]
     if rtype.kind == "Service" and o.get("clusterIP") and n.get("clusterIP") != o.get("clusterIP"):
@@ -920,6 +920,10 @@ def _immutable(rtype: ResourceType, old: dict, new: dict) -> list[tuple[str, str
         if any(old.get(f) != new.get(f) for f in ("data", "binaryData", "immutable")):
             return [("data", "Forbidden: field is immutable when `immutable` is set")]
     return []
+
+
+def _without(spec: dict, key: str) -> dict:
+    return {k: v for k, v in spec.items() if k != key}
 
 
 def _default(rtype: ResourceType, obj: dict, existing: dict | None, alloc: KubeServer) -> None:

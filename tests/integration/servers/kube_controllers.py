@@ -23,7 +23,7 @@ class ControllerAPI(t.Protocol):
 
     def controller_status(self, obj: dict, status: dict) -> None: ...
 
-    def controller_ensure(self, obj: dict, owner: dict | None = None, replace: bool = False) -> None: ...
+    def controller_ensure(self, obj: dict, owner: dict | None = None) -> None: ...
 
 
 def _b64(value: str | bytes) -> str:
@@ -106,7 +106,7 @@ def statefulset(api: ControllerAPI, obj: dict) -> None:
     replicas = _replicas(obj)
     revision = _revision(obj)
     for index in range(replicas):
-        api.controller_ensure(_pod(obj, f"{name}-{index}", spec.get("template") or {}), owner=obj, replace=True)
+        api.controller_ensure(_pod(obj, f"{name}-{index}", spec.get("template") or {}), owner=obj)
         for claim in spec.get("volumeClaimTemplates") or []:
             api.controller_ensure({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
                                    "metadata": {"name": f"{claim['metadata']['name']}-{name}-{index}", "namespace": ns,
@@ -120,7 +120,7 @@ def statefulset(api: ControllerAPI, obj: dict) -> None:
 
 
 def deployment(api: ControllerAPI, obj: dict) -> None:
-    _, _, generation = _meta(obj)
+    generation = _meta(obj)[2]
     replicas = _replicas(obj)
     api.controller_status(obj, {
         "observedGeneration": generation, "replicas": replicas, "readyReplicas": replicas,
@@ -141,7 +141,7 @@ def job(api: ControllerAPI, obj: dict) -> None:
 
 
 def pdb(api: ControllerAPI, obj: dict) -> None:
-    _, _, generation = _meta(obj)
+    generation = _meta(obj)[2]
     api.controller_status(obj, {"observedGeneration": generation, "currentHealthy": 1, "desiredHealthy": 1,
                                 "disruptionsAllowed": 0, "expectedPods": 1})
 
@@ -149,7 +149,7 @@ def pdb(api: ControllerAPI, obj: dict) -> None:
 # -- CloudNativePG ----------------------------------------------------------------------------------
 def cnpg_cluster(api: ControllerAPI, obj: dict) -> None:
     """CNPG: the cluster turns healthy, with its -rw/-ro/-r Services and the -app (and -superuser) Secrets."""
-    name, ns, _ = _meta(obj)
+    name, ns = _meta(obj)[:2]
     spec = obj.get("spec") or {}
     initdb = ((spec.get("bootstrap") or {}).get("initdb")) or {}
     database = initdb.get("database", "app")
@@ -177,7 +177,7 @@ def cnpg_cluster(api: ControllerAPI, obj: dict) -> None:
 
 
 def _cnpg_secret(api: ControllerAPI, cluster: dict, secret: str, user: str, dbname: str) -> None:
-    name, ns, _ = _meta(cluster)
+    name, ns = _meta(cluster)[:2]
     if api.get_object("v1", "Secret", secret, ns) is not None:
         return  # generated once, like the operator: the password stays
     password = secrets.token_urlsafe(24)
@@ -227,7 +227,7 @@ def certificate(api: ControllerAPI, obj: dict) -> None:
                 "cert-manager.io/issuer-name": (spec.get("issuerRef") or {}).get("name", ""),
                 "cert-manager.io/issuer-kind": (spec.get("issuerRef") or {}).get("kind", "Issuer")}},
             "data": {"tls.crt": _b64(cert), "tls.key": _b64(key), "ca.crt": _b64(cert)},
-        }, replace=True)
+        })
     api.controller_status(obj, {
         "conditions": [{**_condition(obj, "Ready", "Ready", "Certificate is up to date and has not expired"),
                         "observedGeneration": generation}],
