@@ -12,6 +12,7 @@ import urllib.request
 import pytest
 import yaml
 
+from servers import kube_patch, kube_schema
 from servers.kube import KubeServer
 from servers.kube_controllers import LOAD_BALANCER_IP
 
@@ -44,6 +45,38 @@ CNPG = "/apis/postgresql.cnpg.io/v1"
 def cluster(name: str = "pg", ns: str = "default", **spec) -> dict:
     return {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": {"name": name, "namespace": ns},
             "spec": {"instances": 1, "storage": {"size": "1Gi"}, **spec}}
+
+
+# -- the pure pieces -------------------------------------------------------------------------------
+def test_server_side_apply_merge_semantics():
+    live = {"metadata": {"name": "a", "labels": {"mine": "1", "theirs": "2"}}, "data": {"x": "1", "y": "2", "o": "3"}}
+    before = {"metadata": {"name": "a", "labels": {"mine": "1"}}, "data": {"x": "1", "y": "2"}}
+    now = {"metadata": {"name": "a"}, "data": {"x": "9"}}
+    merged = kube_patch.server_side_apply(live, before, now)
+    assert merged == {"metadata": {"name": "a", "labels": {"theirs": "2"}}, "data": {"x": "9", "o": "3"}}
+    assert kube_patch.apply_conflicts({"data": {"x": "9"}}, live, {"other": {"data": {"x": "1"}}}) == [("other", ".data.x")]
+    assert kube_patch.strategic_merge_patch({"a": {"b": 1, "c": 2}}, {"a": {"$patch": "replace", "d": 3}}) == {"a": {"d": 3}}
+    assert kube_patch.merge_patch({"a": [1, 2], "b": 1}, {"a": [3], "b": None}) == {"a": [3]}
+
+
+def test_structural_schema_reading():
+    schema = {"type": "object", "properties": {
+        "port": {"x-kubernetes-int-or-string": True, "anyOf": [{"type": "integer"}, {"type": "string"}]},
+        "note": {"type": "string", "nullable": True},
+        "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+        "items": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"],
+                  "items": {"type": "object", "properties": {"name": {"type": "string"}}}},
+        "mode": {"type": "string", "default": "fast"}}}
+    validator = kube_schema.crd_validator(schema)
+    assert kube_schema.errors_of(validator, {"port": "smtp", "note": None, "free": {"any": 1}, "items": [{"name": "a"}]}) == []
+    fields = [cause[0] for cause in kube_schema.errors_of(validator, {"port": 1.5, "typo": 1, "items": [{"name": "a"}, {"name": "a"}]})]
+    assert sorted(fields) == ["items[1]", "port", "typo"]
+    assert kube_schema.apply_defaults(schema, {})["mode"] == "fast"
+
+
+def test_bad_selectors_are_rejected(kube):
+    assert call(kube, "GET", "/api/v1/configmaps?labelSelector=a+in+b")[0] == 400
+    assert call(kube, "GET", "/api/v1/configmaps?labelSelector=!a%3Db")[0] == 400
 
 
 # -- HTTP-level behaviour ---------------------------------------------------------------------------
