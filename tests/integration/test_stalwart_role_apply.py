@@ -1,0 +1,147 @@
+# -*- coding: utf-8 -*-
+"""The stalwart role in apply mode, through ansible-playbook, against the Kubernetes API test server and the
+Stalwart JMAP test server: converge creates everything and applies the settings; a second converge and a check
+run write nothing; an image change stops every pod before the new version starts; one changed variable patches
+only the objects it affects."""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+
+import pytest
+
+from servers.ansible import run_playbook
+
+ADMIN_PASSWORD = "Adm1n-pass"  # what the JMAP test server accepts for user admin
+S3_SECRET = "s3-secret-Pw71Za"
+
+BASE_VARS = {
+    "stalwart_hostname": "mail.example.org",
+    "stalwart_domains": [{"name": "example.org"}, {"name": "example.net"}],
+    "stalwart_s3_endpoint": "http://minio.minio-tenant.svc:9000",
+    "stalwart_s3_access_key": "s3-access-Qk2",
+    "stalwart_s3_secret_key": S3_SECRET,
+    "stalwart_wait_timeout": 30,
+}
+
+
+def converge(tmp, kube, jmap, extra: dict | None = None, **kwargs):
+    play = [{"hosts": "localhost", "gather_facts": False, "vars": {**BASE_VARS, **(extra or {})},
+             "roles": ["openova.stalwart.stalwart"]}]
+    extra_vars = {"openova_stalwart_mode": "apply", "openova_stalwart_kubeconfig": str(kube.kubeconfig),
+                  "stalwart_management_url": jmap.url}
+    return run_playbook(play, tmp, extra_vars=extra_vars, **kwargs)
+
+
+def seed_admin(kube):
+    """The recovery admin Secret of an earlier run: the role must read the password back, not make a new one."""
+    kube.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mail"}})
+    kube.seed({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "stalwart-credentials", "namespace": "mail"},
+               "stringData": {"STALWART_RECOVERY_ADMIN": f"admin:{ADMIN_PASSWORD}"}})
+
+
+def ok(result):
+    assert result.rc == 0, result.stdout[-8000:] + result.stderr[-3000:]
+    return result
+
+
+def writes(kube):
+    return [(w.verb, w.kind, w.name) for w in kube.changes() if not w.dry_run]
+
+
+@pytest.fixture
+def converged(tmp_path, kube, jmap_server):
+    seed_admin(kube)
+    first = ok(converge(tmp_path / "run1", kube, jmap_server))
+    return {"first": first, "kube": kube, "jmap": jmap_server, "tmp": tmp_path}
+
+
+def test_converge_creates_everything(converged):
+    kube, jmap = converged["kube"], converged["jmap"]
+    for kind, name in [("StatefulSet", "stalwart"), ("ConfigMap", "stalwart-config"), ("Service", "stalwart"),
+                       ("Service", "stalwart-headless"), ("Service", "stalwart-mail"), ("Certificate", "stalwart"),
+                       ("PodDisruptionBudget", "stalwart"), ("NetworkPolicy", "stalwart"), ("Ingress", "stalwart"),
+                       ("ServiceMonitor", "stalwart"), ("PrometheusRule", "stalwart"), ("Secret", "stalwart-dkim"),
+                       ("Secret", "stalwart-metrics"), ("ConfigMap", "stalwart-dashboard")]:
+        assert kube.get(kind, name, "mail") is not None, (kind, name)
+    creds = kube.get("Secret", "stalwart-credentials", "mail")["data"]
+    decoded = {k: base64.b64decode(v).decode() for k, v in creds.items()}
+    assert decoded["STALWART_RECOVERY_ADMIN"] == f"admin:{ADMIN_PASSWORD}"  # read back, not regenerated
+    assert decoded["STALWART_S3_SECRET_KEY"] == S3_SECRET and len(decoded["STALWART_SMOKE_PASSWORD"]) == 24
+    dkim = kube.get("Secret", "stalwart-dkim", "mail")["data"]
+    assert sorted(dkim) == sorted(f"s1-{a}._domainkey.{d}.pem" for d in ("example.org", "example.net")
+                                  for a in ("rsa", "ed25519"))
+    # The settings plan reached Stalwart: the domains and a signature per key exist.
+    assert sorted(d["name"] for d in jmap.objects("Domain")) == ["example.net", "example.org"]
+    assert len(jmap.objects("DkimSignature")) == 4
+    for secret in (ADMIN_PASSWORD, S3_SECRET, "PRIVATE KEY"):
+        assert secret not in converged["first"].stdout
+
+
+def test_second_converge_and_check_mode_write_nothing(converged):
+    kube, jmap, tmp = converged["kube"], converged["jmap"], converged["tmp"]
+    dkim_before = kube.get("Secret", "stalwart-dkim", "mail")["data"]
+    set_calls = jmap.set_calls
+    kube.reset_counters()
+    second = ok(converge(tmp / "run2", kube, jmap))
+    assert writes(kube) == [] and kube.counters()["mutating_requests"] == 0, writes(kube)
+    assert jmap.set_calls == set_calls
+    assert second.changed == 0, [t["task"]["name"] for p in second.data["plays"] for t in p["tasks"]
+                                 if any(h.get("changed") for h in t["hosts"].values())]
+    assert kube.get("Secret", "stalwart-dkim", "mail")["data"] == dkim_before  # keys kept, never regenerated
+    kube.reset_counters()
+    ok(converge(tmp / "run3", kube, jmap, check=True, diff=True))
+    assert kube.counters()["writes"] == 0 and jmap.set_calls == set_calls
+
+
+def test_one_variable_patches_only_affected_objects(converged):
+    kube, jmap, tmp = converged["kube"], converged["jmap"], converged["tmp"]
+    kube.reset_counters()
+    ok(converge(tmp / "run2", kube, jmap, {"stalwart_alert_queue_size": 5000}))
+    assert {(v, k, n) for v, k, n in writes(kube) if k != "Pod"} == {("apply", "PrometheusRule", "stalwart")}
+    kube.reset_counters()
+    ok(converge(tmp / "run3", kube, jmap, {"stalwart_alert_queue_size": 5000, "stalwart_storage_class": "fast",
+                                            "stalwart_load_balancer_ip": "192.0.2.25"}))
+    changed = {(k, n) for _, k, n in writes(kube) if k != "Pod"}
+    assert ("Service", "stalwart-mail") in changed and ("StatefulSet", "stalwart") in changed
+    assert not changed & {("ConfigMap", "stalwart-config"), ("Secret", "stalwart-dkim"), ("Ingress", "stalwart")}
+
+
+def test_image_change_stops_every_pod_first(converged):
+    kube, jmap, tmp = converged["kube"], converged["jmap"], converged["tmp"]
+    stop = threading.Event()
+    order: list[str] = []
+
+    def statefulset_controller():
+        """The part of the StatefulSet controller the test server leaves out: delete pods above spec.replicas."""
+        while not stop.is_set():
+            sts = kube.get("StatefulSet", "stalwart", "mail")
+            if sts and sts["spec"]["replicas"] == 0:
+                for pod in kube.list("Pod", "mail"):
+                    if pod["metadata"]["name"].startswith("stalwart-"):
+                        order.append(f"delete {pod['metadata']['name']} ({pod['spec']['containers'][0]['image']})")
+                        kube.handle("DELETE", f"{kube.prefix}/api/v1/namespaces/mail/pods/{pod['metadata']['name']}",
+                                    {"Authorization": f"Bearer {kube.token}"}, b"")
+            time.sleep(0.05)
+
+    worker = threading.Thread(target=statefulset_controller, daemon=True)
+    worker.start()
+    kube.reset_counters()
+    try:
+        ok(converge(tmp / "run2", kube, jmap, {"stalwart_image": "stalwartlabs/stalwart:v0.16.19", "stalwart_replicas": 1}))
+    finally:
+        stop.set()
+        worker.join()
+    log = [(w.verb, w.kind, w.name) for w in kube.changes() if not w.dry_run and w.kind == "StatefulSet"]
+    # First the scale to zero, then the apply that brings the new image.
+    assert log[0][0] == "patch" and log[-1][0] == "apply", log
+    assert order == ["delete stalwart-0 (stalwartlabs/stalwart:v0.16.18)"]
+    sts = kube.get("StatefulSet", "stalwart", "mail")
+    assert sts["spec"]["replicas"] == 1
+    assert sts["spec"]["template"]["spec"]["containers"][0]["image"] == "stalwartlabs/stalwart:v0.16.19"
+    # Without an image change there is no stop.
+    kube.reset_counters()
+    ok(converge(tmp / "run3", kube, jmap, {"stalwart_image": "stalwartlabs/stalwart:v0.16.19", "stalwart_log_level": "debug"}))
+    assert not [w for w in kube.changes() if w.verb == "patch" and w.kind == "StatefulSet"]
