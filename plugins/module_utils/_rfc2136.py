@@ -316,7 +316,7 @@ def server_from_params(params: t.Mapping[str, t.Any]) -> Server:
     port = _validate.port(params.get("port", 53), "port")
     if bool(params.get("key_name")) != bool(params.get("key_secret")):
         raise ValueError("key_name, key_secret: give both (TSIG) or neither")
-    timeout = float(params.get("timeout") or 10.0)
+    timeout = float(10.0 if params.get("timeout") is None else params["timeout"])
     if timeout <= 0:
         raise ValueError(f"timeout: expected a positive number of seconds, got {timeout}")
     server = Server(params["server"], port, params.get("key_name"), params.get("key_secret"),

@@ -1,0 +1,278 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 OpenOva
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.openova.stalwart.plugins.module_utils import _dns_records as r
+
+HOST = "mail.example.org"
+RSA_TXT = "v=DKIM1; k=rsa; h=sha256; p=" + "M" * 392
+
+
+def settings(**kwargs):
+    base = {"domains": [{"name": "example.org"}, {"name": "example.net"}], "mail_host": HOST}
+    base.update(kwargs)
+    return r.Settings(**base)
+
+
+def by_key(rrsets):
+    return {(x.name, x.rtype): x for x in rrsets}
+
+
+# -- MTA-STS ---------------------------------------------------------------------------------------------
+def test_mta_sts_policy_is_rfc8461_text_with_crlf():
+    policy = r.mta_sts_policy(HOST, "enforce", 86400)
+    assert policy == "version: STSv1\r\nmode: enforce\r\nmx: mail.example.org\r\nmax_age: 86400\r\n"
+    assert r.mta_sts_policy(["MX1.Example.org.", "*.example.net"], "testing") == (
+        "version: STSv1\r\nmode: testing\r\nmx: mx1.example.org\r\nmx: *.example.net\r\nmax_age: 604800\r\n")
+
+
+def test_mta_sts_id_changes_exactly_when_the_policy_changes():
+    one = r.mta_sts_id(r.mta_sts_policy(HOST))
+    assert one == r.mta_sts_id(r.mta_sts_policy(HOST))
+    assert one.isalnum() and 1 <= len(one) <= 32
+    assert one != r.mta_sts_id(r.mta_sts_policy(HOST, "testing"))
+    assert one != r.mta_sts_id(r.mta_sts_policy(HOST, max_age=86400))
+    assert one != r.mta_sts_id(r.mta_sts_policy("mx2.example.org"))
+
+
+@pytest.mark.parametrize("args,option", [
+    (([], "enforce", 1), "mta_sts.mx"),
+    ((HOST, "strict", 1), "mta_sts.mode"),
+    ((HOST, "enforce", 31557601), "mta_sts.max_age"),
+    ((HOST, "enforce", -1), "mta_sts.max_age"),
+    (("bad host", "enforce", 1), "mta_sts.mx"),
+])
+def test_mta_sts_policy_rejects_bad_input(args, option):
+    with pytest.raises(ValueError, match=option.replace(".", r"\.")):
+        r.mta_sts_policy(*args)
+
+
+# -- TXT -------------------------------------------------------------------------------------------------------
+def test_txt_quote_splits_at_255_bytes_and_escapes():
+    value = r.txt_quote(RSA_TXT)
+    strings = value.split('" "')
+    assert len(strings) == 2 and len(strings[0].lstrip('"')) == 255
+    assert r.txt_join(value) == RSA_TXT
+    assert r.txt_quote('a "quoted" \\ back') == '"a \\"quoted\\" \\\\ back"'
+    assert r.txt_join(r.txt_quote('a "quoted" \\ back')) == 'a "quoted" \\ back'
+    assert r.txt_quote("caf\u00e9") == '"caf\\195\\169"'
+    assert r.txt_join('"caf\\195\\169"') == "caf\u00e9"
+
+
+# -- SPF ---------------------------------------------------------------------------------------------------------
+def test_spf_terms_and_lookup_count():
+    terms = ["mx", "a:relay.example.org", "ip4:192.0.2.0/24", "ip6:2001:db8::/32", "include:_spf.example.net",
+             "~exists:%{i}.x.example", "redirect=_spf.example.com"]
+    assert r.spf_terms(terms, "spf_mechanisms") == terms
+    assert r.spf_lookups(terms) == 5
+    assert r.spf_record(["mx"], "-all") == "v=spf1 mx -all"
+
+
+@pytest.mark.parametrize("term,problem", [
+    ("all", "spf_all"),
+    ("ip4:300.0.0.1", "not an IPv4"),
+    ("ip4:2001:db8::1", "not an IPv4"),
+    ("ip6:192.0.2.1", "not an IPv6"),
+    ("include", "needs a domain"),
+    ("foo:bar", "not an SPF mechanism"),
+    ("mx -all", "not an SPF term"),
+])
+def test_spf_terms_refuse_bad_mechanisms(term, problem):
+    with pytest.raises(ValueError, match=r"spf_mechanisms\[1\]: .*" + problem):
+        r.spf_terms(["mx", term], "spf_mechanisms")
+
+
+def test_spf_over_ten_lookups_is_refused_naming_the_option():
+    many = ["mx"] + [f"include:_spf{i}.example.net" for i in range(10)]
+    with pytest.raises(ValueError, match=r"^spf_mechanisms: .* needs 11 DNS lookups"):
+        r.compute(settings(spf_mechanisms=many))
+    domains = [{"name": "example.org", "spf_mechanisms": many}]
+    with pytest.raises(ValueError, match=r"^domains\[0\]\.spf_mechanisms: .* 11 DNS lookups"):
+        r.compute(settings(domains=domains))
+    assert by_key(r.compute(settings(spf_mechanisms=many[:10])))  # exactly 10 is fine
+
+
+# -- DMARC / TLS-RPT ---------------------------------------------------------------------------------------
+def test_dmarc_record_tags_and_domain_substitution():
+    text = r.dmarc_record({"policy": "quarantine", "subdomain_policy": "reject", "adkim": "s", "aspf": "r",
+                           "pct": 50, "fo": "1", "rua": ["dmarc@{domain}", "mailto:x@reports.example.com!10m"],
+                           "ruf": ["mailto:f@{domain}"]}, "example.org", "dmarc")
+    assert text == ("v=DMARC1; p=quarantine; sp=reject; adkim=s; aspf=r; pct=50; fo=1;"
+                    " rua=mailto:dmarc@example.org,mailto:x@reports.example.com!10m; ruf=mailto:f@example.org")
+    assert r.dmarc_record({"pct": 100}, "example.org", "dmarc") == "v=DMARC1; p=reject"
+
+
+@pytest.mark.parametrize("settings_,option", [
+    ({"policy": "block"}, "dmarc.policy"),
+    ({"subdomain_policy": "x"}, "dmarc.subdomain_policy"),
+    ({"pct": 101}, "dmarc.pct"),
+    ({"adkim": "x"}, "dmarc.adkim"),
+    ({"fo": "2"}, "dmarc.fo"),
+    ({"rua": ["not an address"]}, r"dmarc.rua\[0\]"),
+    ({"rua": ["a@b.example!xx"]}, r"dmarc.rua\[0\]"),
+])
+def test_dmarc_record_refuses_bad_settings(settings_, option):
+    with pytest.raises(ValueError, match=option):
+        r.dmarc_record(settings_, "example.org", "dmarc")
+
+
+def test_tlsrpt_record():
+    assert r.tlsrpt_record(["mailto:tls@{domain}", "https://report.example.net/tls"], "example.org", "tlsrpt_rua") \
+        == "v=TLSRPTv1; rua=mailto:tls@example.org,https://report.example.net/tls"
+    with pytest.raises(ValueError, match="tlsrpt_rua"):
+        r.tlsrpt_record([], "example.org", "tlsrpt_rua")
+
+
+# -- the record set --------------------------------------------------------------------------------------
+def test_default_record_set_of_one_domain():
+    dkim = [{"domain": "example.org", "selector": "s1-rsa", "txt_value": RSA_TXT, "public_key": "x"},
+            {"domain": "example.org", "selector": "s1-ed25519", "txt_strings": ["v=DKIM1; k=ed25519; p=AAAA"]},
+            {"domain": "other.test", "selector": "s1-rsa", "txt_value": RSA_TXT}]
+    rrsets = by_key(r.compute(settings(domains=[{"name": "Example.ORG."}], dkim_records=dkim,
+                                       mail_host_ipv4=["192.0.2.25"], mail_host_ipv6=["2001:DB8::25"])))
+    assert rrsets[("example.org", "MX")].values == ("10 mail.example.org.",)
+    spf = rrsets[("example.org", "TXT")]
+    assert spf.values == ('"v=spf1 mx -all"',) and spf.owner == r.OWN_SPF
+    assert rrsets[("_dmarc.example.org", "TXT")].values == ('"v=DMARC1; p=reject; rua=mailto:postmaster@example.org"',)
+    assert rrsets[("_smtp._tls.example.org", "TXT")].values == ('"v=TLSRPTv1; rua=mailto:postmaster@example.org"',)
+    policy_id = r.mta_sts_id(r.mta_sts_policy(HOST))
+    assert rrsets[("_mta-sts.example.org", "TXT")].values == (f'"v=STSv1; id={policy_id}"',)
+    assert rrsets[("mta-sts.example.org", "CNAME")].values == ("mail.example.org.",)
+    assert rrsets[("_submissions._tcp.example.org", "SRV")].values == ("0 1 465 mail.example.org.",)
+    assert rrsets[("_imaps._tcp.example.org", "SRV")].values == ("0 1 993 mail.example.org.",)
+    assert rrsets[("_jmap._tcp.example.org", "SRV")].values == ("0 1 443 mail.example.org.",)
+    assert ("_submission._tcp.example.org", "SRV") not in rrsets and ("_imap._tcp.example.org", "SRV") not in rrsets
+    assert rrsets[("autoconfig.example.org", "CNAME")].values == ("mail.example.org.",)
+    assert rrsets[("autodiscover.example.org", "CNAME")].values == ("mail.example.org.",)
+    rsa = rrsets[("s1-rsa._domainkey.example.org", "TXT")].values[0]
+    assert rsa.count('" "') == 1 and r.txt_join(rsa) == RSA_TXT
+    assert rrsets[("s1-ed25519._domainkey.example.org", "TXT")].values == ('"v=DKIM1; k=ed25519; p=AAAA"',)
+    assert not any("other.test" in key[0] for key in rrsets)
+    assert rrsets[(HOST, "A")].values == ("192.0.2.25",)
+    assert rrsets[(HOST, "AAAA")].values == ("2001:db8::25",)
+    assert rrsets[(HOST, "TXT")].values == ('"v=spf1 a -all"',)
+    assert {x.ttl for x in rrsets.values()} == {3600}
+
+
+def test_options_change_the_records():
+    rrsets = by_key(r.compute(settings(
+        domains=[{"name": "example.org", "dkim_selectors": ["s2"], "dmarc": {"policy": "none"},
+                  "mta_sts_mode": "testing", "spf_all": "~all"},
+                 {"name": "sub.example.net", "zone": "example.net", "tlsrpt_rua": []}],
+        dkim_records=[{"domain": "example.org", "selector": "s1", "txt_value": "v=DKIM1; p=A"},
+                      {"domain": "example.org", "selector": "s2", "txt_value": "v=DKIM1; p=B"}],
+        ttl=600, ttls={"mx": 7200}, mx_preference=5, helo_spf=False, autoconfig=False,
+        srv={"submission": True, "imap": True, "jmap": False}, caa_issuers=["letsencrypt.org"],
+        caa_iodef="mailto:security@example.org", mta_sts={"enabled": True, "mode": "enforce", "max_age": 86400})))
+    assert rrsets[("example.org", "MX")].values == ("5 mail.example.org.",) and rrsets[("example.org", "MX")].ttl == 7200
+    assert rrsets[("_dmarc.example.org", "TXT")].ttl == 600
+    assert ("s1._domainkey.example.org", "TXT") not in rrsets and ("s2._domainkey.example.org", "TXT") in rrsets
+    assert rrsets[("_dmarc.example.org", "TXT")].values[0].startswith('"v=DMARC1; p=none')
+    assert rrsets[("example.org", "TXT")].values == ('"v=spf1 mx ~all"',)
+    testing = r.mta_sts_id(r.mta_sts_policy(HOST, "testing", 86400))
+    assert rrsets[("_mta-sts.example.org", "TXT")].values == (f'"v=STSv1; id={testing}"',)
+    assert rrsets[("sub.example.net", "MX")].zone == "example.net"
+    assert ("_smtp._tls.sub.example.net", "TXT") not in rrsets
+    assert (HOST, "TXT") not in rrsets and ("autoconfig.example.org", "CNAME") not in rrsets
+    assert rrsets[("_submission._tcp.example.org", "SRV")].values == ("0 1 587 mail.example.org.",)
+    assert rrsets[("_imap._tcp.example.org", "SRV")].values == ("0 1 143 mail.example.org.",)
+    assert ("_jmap._tcp.example.org", "SRV") not in rrsets
+    assert rrsets[("example.org", "CAA")].values == ('0 iodef "mailto:security@example.org"', '0 issue "letsencrypt.org"')
+
+
+def test_dmarc_reports_to_another_managed_zone_get_an_authorization_record():
+    rrsets = by_key(r.compute(settings(dmarc={"policy": "reject", "rua": ["mailto:dmarc@example.org"]})))
+    auth = rrsets[("example.net._report._dmarc.example.org", "TXT")]
+    assert auth.zone == "example.org" and auth.values == ('"v=DMARC1"',)
+    assert ("example.org._report._dmarc.example.org", "TXT") not in rrsets
+
+
+def test_tlsa_311_from_a_certificate_matches_the_spki_digest():
+    import datetime  # pylint: disable=import-outside-toplevel
+    import hashlib  # pylint: disable=import-outside-toplevel
+    from cryptography import x509  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives import hashes, serialization  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives.asymmetric import ec  # pylint: disable=import-outside-toplevel
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, HOST)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key()) \
+        .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256())
+    spki = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    expected = f"3 1 1 {hashlib.sha256(spki).hexdigest()}"
+    pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    assert r.tlsa_311(pem, "tlsa_public_key") == expected
+    rrsets = by_key(r.compute(settings(tlsa_public_key=pem, tlsa_ports=[25, 465])))
+    assert rrsets[("_25._tcp.mail.example.org", "TLSA")].values == (expected,)
+    assert rrsets[("_465._tcp.mail.example.org", "TLSA")].zone == "example.org"
+    with pytest.raises(ValueError, match="tlsa_public_key"):
+        r.tlsa_311("-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n", "tlsa_public_key")
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"domains": []}, r"^domains: expected a non-empty list"),
+    ({"domains": [{"name": "bad_domain!.org"}]}, r"^domains\[0\]\.name"),
+    ({"domains": [{"name": "example.org"}, {"name": "EXAMPLE.org."}]}, r"^domains\[1\]\.name: example\.org is listed twice"),
+    ({"domains": [{"name": "example.org", "zone": "example.net"}]}, r"^domains\[0\]\.zone: example\.org is not inside"),
+    ({"mail_host": "not a host"}, r"^mail_host"),
+    ({"mail_host_ipv4": ["2001:db8::1"]}, r"^mail_host_ipv4\[0\]"),
+    ({"mail_host_ipv6": ["nope"]}, r"^mail_host_ipv6\[0\]"),
+    ({"mail_host": "mail.elsewhere.test", "mail_host_ipv4": ["192.0.2.1"]}, r"^mail_host_zone: "),
+    ({"mail_host_zone": "example.net"}, r"^mail_host_zone: mail\.example\.org is not inside"),
+    ({"ttl": -1}, r"^ttl: "),
+    ({"ttls": {"bogus": 1}}, r"^ttls: unknown record kind 'bogus'"),
+    ({"ttls": {"mx": "x"}}, r"^ttls\.mx: "),
+    ({"spf_all": "all"}, r"^spf_all: "),
+    ({"srv": {"pop3": True}}, r"^srv: unknown service 'pop3'"),
+    ({"tlsa_ports": [0]}, r"^tlsa_ports\[0\]"),
+    ({"dkim_records": [{"domain": "example.org", "selector": "s1"}]}, r"^dkim_records\[0\]: txt_value"),
+    ({"dkim_records": [{"domain": "example.org", "selector": "s1", "txt_value": "v=DKIM1; p=A",
+                        "private_key": "-----BEGIN"}]}, r"^dkim_records\[0\]: carries private_key"),
+    ({"dkim_records": [{"domain": "example.org", "selector": "bad sel", "txt_value": "x"}]},
+     r"^dkim_records\[0\]\.selector"),
+    ({"dkim_records": [{"domain": "example.org", "selector": "s1", "txt_strings": ["x" * 256]}]},
+     r"^dkim_records: s1\._domainkey\.example\.org has a character-string over 255 bytes"),
+    ({"domains": [{"name": "example.org"}, {"name": "mta-sts.example.org"}]}, r"^domains: mta-sts\.example\.org would be a CNAME"),
+])
+def test_bad_input_names_the_option(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        r.compute(settings(**kwargs))
+
+
+def test_output_is_stable_and_sorted():
+    one = r.compute(settings())
+    two = r.compute(settings(domains=list(reversed(settings().domains))))
+    assert one == two
+    assert [(x.zone, x.name, x.rtype) for x in one] == sorted((x.zone, x.name, x.rtype) for x in one)
+
+
+def test_as_dict_round_trip():
+    for rrset in r.compute(settings()):
+        data = rrset.as_dict()
+        assert r.RRset.from_dict(data) == rrset
+        if rrset.rtype == "TXT":
+            assert data["txt"] == [r.txt_join(v) for v in rrset.values]
+
+
+def test_zonefiles_table_and_external_dns():
+    rrsets = r.compute(settings(mail_host_ipv4=["192.0.2.25"]))
+    files = r.zonefiles(rrsets)
+    assert sorted(files) == ["example.net.zone", "example.org.zone", "mail.example.org.zone"]
+    assert "example.org. 3600 IN MX 10 mail.example.org.\n" in files["example.org.zone"]
+    assert "mail.example.org. 3600 IN A 192.0.2.25\n" in files["mail.example.org.zone"]
+    table = r.table(rrsets)
+    assert table.splitlines()[0].split() == ["NAME", "TTL", "TYPE", "VALUE"]
+    assert any(line.split()[:3] == ["example.net.", "3600", "TXT"] and line.endswith("v=spf1 mx -all")
+               for line in table.splitlines())
+    objects = r.external_dns_endpoints(rrsets, "mail")
+    names = ["mail-dns-example-net", "mail-dns-example-org", "mail-dns-mail-example-org"]
+    assert [o["metadata"]["name"] for o in objects] == names
+    endpoint = {(e["dnsName"], e["recordType"]): e for o in objects for e in o["spec"]["endpoints"]}
+    assert endpoint[("example.org", "MX")]["targets"] == ["10 mail.example.org."]
+    assert endpoint[("example.org", "TXT")]["targets"] == ["v=spf1 mx -all"]
+    assert endpoint[("mta-sts.example.org", "CNAME")]["targets"] == ["mail.example.org"]
+    assert all(o["apiVersion"] == "externaldns.k8s.io/v1alpha1" and o["kind"] == "DNSEndpoint" for o in objects)
