@@ -30,7 +30,7 @@ class FakeStalwart:
             if isinstance(fault, Exception):
                 raise fault
             return fault, b"{}", {}
-        user, _, password = base64.b64decode(headers["Authorization"][6:]).decode().partition(":")
+        user, _sep, password = base64.b64decode(headers["Authorization"][6:]).decode().partition(":")
         if (user, password) != ("admin", "pw"):
             return 401, b"", {}
         if method == "GET":
@@ -218,7 +218,7 @@ def test_reads_page_and_writes_batch_within_server_limits():
     fake = FakeStalwart(max_get=3, max_set=4, max_calls=4)
     names = [f"d{n}.example" for n in range(10)]
     _jmap.apply(client(fake), [domains(*names)])
-    assert [len(args["create"]) for _, args in fake.set_calls] == [4, 4, 2]
+    assert [len(call[1]["create"]) for call in fake.set_calls] == [4, 4, 2]
     fake.set_calls.clear()
     fake.requests.clear()
     again = _jmap.apply(client(fake), [domains(*names)])
