@@ -31,7 +31,7 @@ attributes:
     details:
       - In check mode the module connects and authenticates over SMTP, IMAP and JMAP, and sends nothing.
   diff_mode:
-    support: none
+    support: N/A
     details:
       - A smoke test leaves nothing behind, so there is no difference to show.
   idempotent:

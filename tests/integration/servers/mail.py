@@ -314,6 +314,12 @@ service auth {{
     mode = 0666
   }}
 }}
+# No auth penalty (Dovecot delays logins from an IP after a failure): tests fail logins on purpose.
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
 """)
         log = open(self.dovecot_dir / "stdout.log", "wb")  # pylint: disable=consider-using-with
         # Dovecot keeps the caller's stdout open: point it at a file.
