@@ -1,0 +1,215 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 OpenOva
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+"""Write one component's Kubernetes manifests into a GitOps render directory, in one pass.
+
+Layout (the collection's contract):
+  kubernetes/<order>-<component>/<index>-<kind>-<name>.yaml   every non-secret object, in apply order
+  kubernetes/00-namespaces/<name>.yaml                        Namespaces (may be declared by several components)
+  kubernetes/kustomization.yaml                               every file above, sorted = apply order
+  secrets/<component>/<namespace>-<name>.yaml                 every Secret (stringData), mode 0600
+  secrets/kustomization.yaml
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shutil
+import tempfile
+import typing as t
+
+try:
+    import yaml
+except ImportError:  # pragma: no cover - the module reports missing_required_lib
+    yaml = None
+
+_COMPONENT = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+_NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
+NAMESPACES_DIR = "00-namespaces"
+KUSTOMIZATION = "kustomization.yaml"
+ABOUT = {
+    "kubernetes": "every non-secret manifest, in apply order (kubectl apply --server-side -k kubernetes/).",
+    "secrets": "every Secret with its values: seal or encrypt before committing (docs/roles/minio.md).",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class File:
+    content: str
+    secret: bool
+
+
+def dump(document: t.Any) -> str:
+    """YAML text of one document: block style, key order kept, sequences indented, multi-line strings literal."""
+    if yaml is None:
+        raise ImportError("PyYAML")
+
+    class _Dumper(yaml.SafeDumper):  # pylint: disable=too-many-ancestors
+        def increase_indent(self, flow=False, indentless=False):
+            return super().increase_indent(flow, False)
+
+    def _str(dumper, value):
+        style = "|" if "\n" in value and not any(ord(c) < 32 and c not in "\n\t" for c in value) else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    _Dumper.add_representer(str, _str)
+    return "---\n" + yaml.dump(document, Dumper=_Dumper, default_flow_style=False, sort_keys=False,
+                               allow_unicode=True, width=100000)
+
+
+def check(component: t.Any, order: t.Any, manifests: t.Any) -> None:
+    """Raise ``ValueError`` naming the option when the input cannot be rendered."""
+    if not isinstance(component, str) or not _COMPONENT.match(component):
+        raise ValueError(f"component: expected a DNS label, got {component!r}")
+    if isinstance(order, bool) or not isinstance(order, int) or not 1 <= order <= 99:
+        raise ValueError(f"order: expected a number from 1 to 99, got {order!r}")
+    if not isinstance(manifests, list):
+        raise ValueError("manifests: expected a list of Kubernetes objects")
+    for index, manifest in enumerate(manifests):
+        where = f"manifests[{index}]"
+        if not isinstance(manifest, dict):
+            raise ValueError(f"{where}: expected a Kubernetes object (a mapping), got {type(manifest).__name__}")
+        for key in ("apiVersion", "kind"):
+            if not isinstance(manifest.get(key), str) or not manifest[key]:
+                raise ValueError(f"{where}: {key} is missing")
+        metadata = manifest.get("metadata")
+        name = metadata.get("name") if isinstance(metadata, dict) else None
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise ValueError(f"{where}: metadata.name must be a lower-case DNS name, got {name!r}")
+        namespace = metadata.get("namespace", "default")
+        if not isinstance(namespace, str) or not _NAME.match(namespace):
+            raise ValueError(f"{where}: metadata.namespace must be a DNS label, got {namespace!r}")
+
+
+def plan(component: str, order: int, manifests: list[dict[str, t.Any]]) -> dict[str, File]:
+    """Relative path -> file of every manifest of the component."""
+    check(component, order, manifests)
+    files: dict[str, File] = {}
+    for index, manifest in enumerate(manifests):
+        kind, name = manifest["kind"], manifest["metadata"]["name"]
+        if kind == "Namespace":
+            path = f"kubernetes/{NAMESPACES_DIR}/{name}.yaml"
+        elif kind == "Secret":
+            namespace = manifest["metadata"].get("namespace", "default")
+            path = f"secrets/{component}/{namespace}-{name}.yaml"
+        else:
+            path = f"kubernetes/{order:02d}-{component}/{index:03d}-{kind.lower()}-{name}.yaml"
+        if path in files and files[path].content != dump(manifest):
+            raise ValueError(f"manifests[{index}]: {kind} {name} is given twice with different content")
+        files[path] = File(dump(manifest), kind == "Secret")
+    return files
+
+
+def _listing(root: str) -> set[str]:
+    """Relative paths of the manifest files (not kustomizations) one directory below kubernetes/ and secrets/."""
+    found = set()
+    for top in ("kubernetes", "secrets"):
+        base = os.path.join(root, top)
+        if not os.path.isdir(base):
+            continue
+        for sub in sorted(os.listdir(base)):
+            if not os.path.isdir(os.path.join(base, sub)):
+                continue
+            for name in os.listdir(os.path.join(base, sub)):
+                if name.endswith((".yaml", ".yml")) and os.path.isfile(os.path.join(base, sub, name)):
+                    found.add(f"{top}/{sub}/{name}")
+    return found
+
+
+def _stale_dirs(root: str, component: str, order: int) -> list[str]:
+    """This component's directories under another order number (its order changed)."""
+    base = os.path.join(root, "kubernetes")
+    if not os.path.isdir(base):
+        return []
+    own = re.compile(rf"^\d\d-{re.escape(component)}$")
+    return sorted(f"kubernetes/{d}" for d in os.listdir(base)
+                  if own.match(d) and d != f"{order:02d}-{component}" and os.path.isdir(os.path.join(base, d)))
+
+
+def kustomization(top: str, resources: t.Iterable[str]) -> str:
+    """The kustomization.yaml of ``top`` (kubernetes or secrets) listing ``resources`` in order."""
+    return (f"---\n# Generated by openova.stalwart: {ABOUT[top]}\n"
+            + dump({"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+                    "resources": list(resources)})[4:])
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return None
+
+
+def _write(path: str, content: str, mode: int) -> None:
+    """Write atomically (temporary file + rename) with ``mode``."""
+    directory = os.path.dirname(path)
+    handle, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(content)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def sync(root: str, component: str, order: int, manifests: list[dict[str, t.Any]],
+         check_mode: bool = False) -> dict[str, t.Any]:
+    """Bring ``root`` in line with the component's manifests; return what changed (nothing written in check mode)."""
+    if not isinstance(root, str) or not os.path.isabs(root):
+        raise ValueError(f"path: expected an absolute directory, got {root!r}")
+    files = plan(component, order, manifests)
+    existing = _listing(root)
+    stale_dirs = _stale_dirs(root, component, order)
+    own = re.compile(rf"^(kubernetes/{order:02d}-{re.escape(component)}|secrets/{re.escape(component)})/")
+    stale = sorted(p for p in existing if own.match(p) and p not in files)
+    kept = (existing - set(stale) - {p for p in existing for d in stale_dirs if p.startswith(d + "/")}) | set(files)
+    for top in ("kubernetes", "secrets"):
+        listed = sorted(p[len(top) + 1:] for p in kept if p.startswith(top + "/"))
+        files[f"{top}/{KUSTOMIZATION}"] = File(kustomization(top, listed), top == "secrets")
+
+    written, diffs = [], []
+    for path in sorted(files):
+        before = _read(os.path.join(root, path))
+        if before == files[path].content:
+            continue
+        written.append(path)
+        secret = files[path].secret
+        diffs.append({"before_header": path, "after_header": path,
+                      "before": "" if before is None else ("(secret values)\n" if secret else before),
+                      "after": "(secret values)\n" if secret else files[path].content})
+    removed = stale + stale_dirs
+    for path in removed:
+        diffs.append({"before_header": path, "after_header": path, "before": "(present)\n", "after": "(absent)\n"})
+
+    if not check_mode:
+        for top, mode in (("kubernetes", 0o755), ("secrets", 0o700)):
+            os.makedirs(os.path.join(root, top), mode=mode, exist_ok=True)
+            os.chmod(os.path.join(root, top), mode)
+        for path in written:
+            secret = files[path].secret
+            directory = os.path.dirname(os.path.join(root, path))
+            os.makedirs(directory, mode=0o700 if secret else 0o755, exist_ok=True)
+            _write(os.path.join(root, path), files[path].content, 0o600 if secret else 0o644)
+        for path in stale:
+            os.unlink(os.path.join(root, path))
+        for path in stale_dirs:
+            shutil.rmtree(os.path.join(root, path))
+        for sub in (f"kubernetes/{order:02d}-{component}", f"secrets/{component}"):
+            directory = os.path.join(root, sub)
+            if os.path.isdir(directory) and not os.listdir(directory):
+                os.rmdir(directory)
+
+    return {
+        "changed": bool(written or removed),
+        "written": written,
+        "removed": removed,
+        "files": sorted(p for p in files if not p.endswith(KUSTOMIZATION)),
+        "diff": diffs,
+    }

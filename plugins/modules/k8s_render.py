@@ -1,0 +1,129 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 OpenOva
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: k8s_render
+short_description: Write one component's Kubernetes manifests into a GitOps render directory
+version_added: 0.1.0
+author: OpenOva (@openova)
+description:
+  - Writes every manifest of one component into O(path) in one pass, the render side of the internal role
+    C(openova.stalwart._k8s). Non-secret objects go to C(kubernetes/<order>-<component>/<index>-<kind>-<name>.yaml),
+    Namespaces to C(kubernetes/00-namespaces/<name>.yaml), and every Secret to
+    C(secrets/<component>/<namespace>-<name>.yaml) (mode 0600) - nothing else ever goes under C(secrets/).
+  - Regenerates C(kubernetes/kustomization.yaml) and C(secrets/kustomization.yaml), which list every file of every
+    component sorted in apply order, and deletes this component's files that are no longer produced.
+  - Output is byte-stable, so a second run with the same manifests reports no change.
+extends_documentation_fragment:
+  - openova.stalwart.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: Secret files show as changed without their content.
+  idempotent:
+    support: full
+options:
+  path:
+    description: The render directory (absolute path).
+    type: path
+    required: true
+  component:
+    description: Name of the component (a DNS label); names its sub-directories and limits pruning to its files.
+    type: str
+    required: true
+  order:
+    description: Apply order of the component (1-99), the prefix of its directory under C(kubernetes/).
+    type: int
+    required: true
+  manifests:
+    description:
+      - The component's Kubernetes objects in apply order, each with C(apiVersion), C(kind) and C(metadata.name).
+      - Not logged, since Secrets carry their values.
+    type: list
+    elements: dict
+    required: true
+requirements:
+  - PyYAML
+"""
+
+EXAMPLES = r"""
+- name: Render the PostgreSQL manifests
+  openova.stalwart.k8s_render:
+    path: /srv/gitops/mail
+    component: cnpg
+    order: 20
+    manifests:
+      - apiVersion: postgresql.cnpg.io/v1
+        kind: Cluster
+        metadata: {name: stalwart-db, namespace: mail}
+        spec: {instances: 2, storage: {size: 10Gi}}
+"""
+
+RETURN = r"""
+written:
+  description: Files written (created or updated), relative to O(path), including the kustomizations.
+  type: list
+  elements: str
+  returned: always
+  sample: [kubernetes/20-cnpg/000-cluster-stalwart-db.yaml, kubernetes/kustomization.yaml]
+removed:
+  description: Files and directories of this component that were deleted because no manifest produces them.
+  type: list
+  elements: str
+  returned: always
+  sample: [kubernetes/20-cnpg/001-podmonitor-stalwart-db.yaml]
+files:
+  description: Every file of this component, relative to O(path).
+  type: list
+  elements: str
+  returned: always
+  sample: [kubernetes/20-cnpg/000-cluster-stalwart-db.yaml]
+"""
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.openova.stalwart.plugins.module_utils import _k8s_render
+
+try:
+    import yaml  # noqa: F401  pylint: disable=unused-import
+    HAS_YAML = True
+    YAML_ERROR = None
+except ImportError:
+    HAS_YAML = False
+    YAML_ERROR = traceback.format_exc()
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True),
+            component=dict(type="str", required=True),
+            order=dict(type="int", required=True),
+            manifests=dict(type="list", elements="dict", required=True, no_log=True),
+        ),
+        supports_check_mode=True,
+    )
+    if not HAS_YAML:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_ERROR)
+    try:
+        result = _k8s_render.sync(module.params["path"], module.params["component"], module.params["order"],
+                                  module.params["manifests"], check_mode=module.check_mode)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
+    except OSError as exc:
+        module.fail_json(msg=f"path: cannot write {module.params['path']}: {exc}")
+    diff = result.pop("diff")
+    if module._diff:  # pylint: disable=protected-access
+        result["diff"] = diff
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
