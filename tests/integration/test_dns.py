@@ -321,3 +321,51 @@ def test_verify_reports_wrong_dkim_key_and_missing_records(bind, playbook, tmp_p
         assert out["attempts"] == 1
     finally:
         _update(bind, zone, [("delete", f"old._domainkey.{zone}")])
+
+
+def test_concurrent_edit_makes_the_update_fail_without_clobbering(bind):
+    """The prerequisites of the UPDATE: an edit between our read and our write wins, nothing of ours lands."""
+    import sys  # pylint: disable=import-outside-toplevel
+    from servers.ansible import ensure_collection_link  # pylint: disable=import-outside-toplevel
+    sys.path.insert(0, str(ensure_collection_link()))
+    # pylint: disable-next=import-outside-toplevel
+    from ansible_collections.openova.stalwart.plugins.module_utils import _dns_records, _rfc2136  # noqa: E402
+    zone = "faults.test"
+    rrsets = _dns_records.compute(_dns_records.Settings(domains=[{"name": zone}], mail_host=f"mail.{zone}"))
+    server = _rfc2136.Server(bind.host, bind.port, bind.key_name, bind.key_secret)
+    current, _method = _rfc2136.read_zone(server, zone, rrsets)
+    changes = _rfc2136.plan(rrsets, current, "exact")
+    assert changes
+    _update(bind, zone, [("replace", zone, 300, "MX", "5 someone-else.example.")])
+    try:
+        before = zone_dump(bind, zone)
+        with pytest.raises(_rfc2136.DNSError, match="changed since it was read"):
+            _rfc2136.send_update(server, zone, changes)
+        assert zone_dump(bind, zone) == before
+        # The query reader sees the same state as the zone transfer.
+        assert _rfc2136.read_queries(server, zone, rrsets) == {
+            key: value for key, value in _rfc2136.read_axfr(server, zone).items() if key in {(r.name, r.rtype) for r in rrsets}}
+    finally:
+        _update(bind, zone, [("delete", zone, "MX")])
+
+
+def test_render_mode_writes_zone_files_and_dnsendpoints_without_a_server(playbook, tmp_path):
+    play = [{"hosts": "localhost", "gather_facts": False, "vars": {
+        "openova_stalwart_mode": "render",
+        "openova_stalwart_render_dir": str(tmp_path / "render"),
+        "stalwart_hostname": MAIL_HOST,
+        "stalwart_domains": [{"name": "example.org"}, {"name": "example.net"}],
+        "dns_provider": "external_dns",
+        "dns_mail_host_ipv4": ["192.0.2.25"],
+    }, "tasks": [{"name": "DNS role", "ansible.builtin.include_role": {"name": "openova.stalwart.dns"}}]}]
+    result = playbook(play)
+    assert result.rc == 0, failures(result)
+    out = records_of(result)
+    assert out["changed"] and len(out["manifests"]) == 3
+    assert sorted(p.name for p in (tmp_path / "render" / "dns").iterdir()) == [
+        "example.net.zone", "example.org.zone", f"{MAIL_HOST}.zone"]
+    rendered = "".join(p.read_text() for p in (tmp_path / "render" / "kubernetes").rglob("*.yaml"))
+    assert "kind: DNSEndpoint" in rendered and "mail-dns-example-net" in rendered
+    assert any("crd" in w and "external-dns" in w for w in out.get("warnings", []))
+    again = playbook(play)
+    assert again.rc == 0 and again.changed == 0, failures(again)
