@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 import dataclasses
 import datetime
 import functools
@@ -32,6 +31,7 @@ import uuid
 import yaml
 
 from . import kube_controllers, kube_patch, kube_schema
+from .kube_patch import clone
 from .kube_schema import ResourceType
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
@@ -237,7 +237,7 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
 
     def seed(self, obj: dict) -> dict:
         """Store an object as if a client had created it (validated, not counted), e.g. preloaded CRDs."""
-        return copy.deepcopy(self._seed(copy.deepcopy(obj)))
+        return clone(self._seed(clone(obj)))
 
     def _seed(self, obj: dict, validate: bool = True) -> dict:
         rtype = self.find_type(obj["kind"], obj.get("apiVersion"))
@@ -409,7 +409,7 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
         return (rtype.group, rtype.plural, namespace or "", name)
 
     def _out(self, rtype: ResourceType, obj: dict) -> dict:
-        out = copy.deepcopy(obj)
+        out = clone(obj)
         out["apiVersion"] = rtype.api_version  # one stored version is served as every version
         return out
 
@@ -577,7 +577,7 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
         """The checks the API server makes on any body before it looks at the schema."""
         if not isinstance(payload, dict):
             raise KubeError(400, "BadRequest", "the body of the request must be a JSON object")
-        obj = copy.deepcopy(payload)
+        obj = clone(payload)
         rtype = ctx.rtype
         if obj.get("kind") not in (None, rtype.kind):
             raise KubeError(400, "BadRequest", f"the kind in the data ({obj['kind']}) does not match the expected kind "
@@ -618,16 +618,16 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
         for field in ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields", "deletionTimestamp"):
             meta.pop(field, None)
             if existing is not None and field in existing["metadata"]:
-                meta[field] = copy.deepcopy(existing["metadata"][field])
+                meta[field] = clone(existing["metadata"][field])
         if "status" in rtype.subresources:
             if ctx.sub == "status":
                 status = obj.get("status")
-                obj = copy.deepcopy(existing) if existing else obj
+                obj = clone(existing) if existing else obj
                 obj["status"] = status
                 if status is None:
                     obj.pop("status")
             elif existing is not None and "status" in existing:
-                obj["status"] = copy.deepcopy(existing["status"])
+                obj["status"] = clone(existing["status"])
             else:
                 obj.pop("status", None)
         if rtype.kind == "Secret":
@@ -636,14 +636,15 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
         schema = self._cr_schemas.get((rtype.group, rtype.version, rtype.plural))
         if schema:
             kube_schema.apply_defaults(schema[1], obj)
-        if validate:
-            self._validate(rtype, obj, existing)
         uid = (existing or {}).get("metadata", {}).get("uid") or str(uuid.uuid4())
         configs = self._applied.get(uid, {})
         content_changed = existing is None or _comparable(existing) != _comparable(obj)
         apply_changed = applied is not None and configs.get(manager) != applied
         if not (content_changed or apply_changed):
             return False, existing  # a no-op: same resourceVersion, nothing stored, nothing counted
+        # Only now: an object equal to the stored one passed these checks when it was stored.
+        if validate:
+            self._validate(rtype, obj, existing)
         meta = obj["metadata"]
         meta["uid"] = uid
         meta.setdefault("creationTimestamp", _now())
@@ -775,7 +776,7 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
     def get_object(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict | None:
         rtype = self.find_type(kind, api_version)
         obj = self._objects.get(self._key(rtype, namespace if rtype.namespaced else None, name))
-        return copy.deepcopy(obj) if obj else None
+        return clone(obj) if obj else None
 
     def controller_status(self, obj: dict, status: dict) -> None:
         rtype = self.find_type(obj["kind"])
@@ -783,7 +784,7 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
         stored = self._objects.get(key)
         if stored is None or stored.get("status") == status:
             return
-        updated = dict(stored, metadata=dict(stored["metadata"]), status=copy.deepcopy(status))
+        updated = dict(stored, metadata=dict(stored["metadata"]), status=clone(status))
         self.controller_writes += 1
         self._store(rtype, updated)
         self._queue.remove(key)  # a status change by a controller does not need its controller again

@@ -4,17 +4,22 @@
 
 from __future__ import annotations
 
-import copy
+import json
 import typing as t
 
 import jsonpatch
 
 
+def clone(value: t.Any) -> t.Any:
+    """A deep copy of JSON data (several times faster than copy.deepcopy)."""
+    return json.loads(json.dumps(value))
+
+
 def merge_patch(target: t.Any, patch: t.Any) -> t.Any:
     """RFC 7386: maps merge recursively, null removes a key, anything else replaces."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+        return clone(patch)
+    result = clone(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
@@ -28,12 +33,12 @@ def strategic_merge_patch(target: t.Any, patch: t.Any) -> t.Any:
     ``$patch: delete`` directives on maps. Lists are replaced whole (the real server merges some lists by
     their patchMergeKey, e.g. containers by name)."""
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return clone(patch)
     directive = patch.get("$patch")
     body = {k: v for k, v in patch.items() if k != "$patch" and not k.startswith("$setElementOrder/")}
     if directive == "replace":
-        return copy.deepcopy(body)
-    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+        return clone(body)
+    result = clone(target) if isinstance(target, dict) else {}
     for key, value in body.items():
         if key.startswith("$"):
             continue
@@ -90,13 +95,13 @@ def _merge_applied(target: t.Any, applied: t.Any) -> t.Any:
         for key, value in applied.items():
             result[key] = _merge_applied(target.get(key), value)
         return result
-    return copy.deepcopy(applied)
+    return clone(applied)
 
 
 def server_side_apply(current: dict, previous: dict | None, applied: dict) -> dict:
     """Merge a field manager's applied configuration into the live object: the fields it set before and
     no longer sets are removed, the fields it sets take its values, every other field stays."""
-    result = copy.deepcopy(current)
+    result = clone(current)
     if previous:
         dropped = set(leaf_paths(previous)) - set(leaf_paths(applied))
         for path in sorted(dropped, key=len, reverse=True):
