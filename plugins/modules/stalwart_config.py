@@ -307,6 +307,7 @@ options:
   application_resource_url:
     description:
       - URL of the WebUI bundle, so a cluster without GitHub egress still boots its WebUI. Omit to keep Stalwart's default.
+      - Planned as an C(Application) with description C(WebUI) served at URL prefix C(/), matched on its description.
     type: str
   mta_sts:
     description:
