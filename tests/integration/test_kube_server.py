@@ -320,6 +320,13 @@ def test_operators_part(kube, shared_dir):
     assert status["readyReplicas"] == 2 and status["currentRevision"] == status["updateRevision"]
     assert kube.get("Pod", "stalwart-1", "default")["status"]["containerStatuses"][0]["ready"]
     assert kube.get("PersistentVolumeClaim", "data-stalwart-0", "default")["status"]["phase"] == "Bound"
+    assert kube.get("Pod", "stalwart-0", "default")["metadata"]["labels"]["controller-revision-hash"] == \
+        status["updateRevision"]
+    sts_path = ns_path("default", "statefulsets", "stalwart", api="/apis/apps/v1")
+    call(kube, "PATCH", sts_path, {"spec": {"replicas": 0}}, "application/strategic-merge-patch+json")
+    assert kube.list("Pod", "default") == [] and kube.get("StatefulSet", "stalwart", "default")["status"]["replicas"] == 0
+    call(kube, "PATCH", sts_path, {"spec": {"replicas": 1}}, "application/strategic-merge-patch+json")
+    assert [p["metadata"]["name"] for p in kube.list("Pod", "default")] == ["stalwart-0"]
     changed = dict(sts, spec=dict(sts["spec"], volumeClaimTemplates=[]))
     code, err = call(kube, "PUT", ns_path("default", "statefulsets", "stalwart", api="/apis/apps/v1"), changed)
     assert code == 422 and "Forbidden: updates to statefulset spec" in err["message"]

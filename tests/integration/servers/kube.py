@@ -789,6 +789,19 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
         self._store(rtype, updated)
         self._queue.remove(key)  # a status change by a controller does not need its controller again
 
+    def list_objects(self, api_version: str, kind: str, namespace: str | None = None) -> list[dict]:
+        """The stored objects of a kind (read-only views, for controllers)."""
+        rtype = self.find_type(kind, api_version)
+        return [obj for key, obj in self._objects.items()
+                if key[:2] == (rtype.group, rtype.plural) and namespace in (None, key[2])]
+
+    def controller_delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> None:
+        rtype = self.find_type(kind, api_version)
+        key = self._key(rtype, namespace if rtype.namespaced else None, name)
+        if key in self._objects:
+            self.controller_writes += 1
+            self._remove(key, "Background")
+
     def controller_ensure(self, obj: dict, owner: dict | None = None) -> None:
         rtype = self.find_type(obj["kind"], obj["apiVersion"])
         meta = obj["metadata"]

@@ -25,6 +25,10 @@ class ControllerAPI(t.Protocol):
 
     def controller_ensure(self, obj: dict, owner: dict | None = None) -> None: ...
 
+    def controller_delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> None: ...
+
+    def list_objects(self, api_version: str, kind: str, namespace: str | None = None) -> list[dict]: ...
+
 
 def _b64(value: str | bytes) -> str:
     return base64.b64encode(value.encode() if isinstance(value, str) else value).decode()
@@ -83,13 +87,15 @@ def pvc(api: ControllerAPI, obj: dict) -> None:
     })
 
 
-def _pod(obj: dict, name: str, template: dict) -> dict:
+def _pod(obj: dict, name: str, template: dict, revision: str) -> dict:
     tmeta = template.get("metadata") or {}
+    labels = {**(tmeta.get("labels") or {}), "controller-revision-hash": revision,
+              "statefulset.kubernetes.io/pod-name": name}
     containers = (template.get("spec") or {}).get("containers") or []
     return {
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": name, "namespace": obj["metadata"].get("namespace"),
-                     "labels": dict(tmeta.get("labels") or {})},
+                     "labels": labels},
         "spec": {"containers": [{"name": c.get("name", "main"), "image": c.get("image", "")} for c in containers]},
         "status": {"phase": "Running", "podIP": "10.244.0.10",
                    "conditions": [_condition(obj, "Ready", "", "")],
@@ -105,8 +111,13 @@ def statefulset(api: ControllerAPI, obj: dict) -> None:
     spec = obj.get("spec") or {}
     replicas = _replicas(obj)
     revision = _revision(obj)
+    for pod in api.list_objects("v1", "Pod", ns):
+        owners = [ref.get("uid") for ref in pod["metadata"].get("ownerReferences") or []]
+        index = pod["metadata"]["name"].rpartition("-")[2]
+        if obj["metadata"]["uid"] in owners and (not index.isdigit() or int(index) >= replicas):
+            api.controller_delete("v1", "Pod", pod["metadata"]["name"], ns)  # scaled down
     for index in range(replicas):
-        api.controller_ensure(_pod(obj, f"{name}-{index}", spec.get("template") or {}), owner=obj)
+        api.controller_ensure(_pod(obj, f"{name}-{index}", spec.get("template") or {}, revision), owner=obj)
         for claim in spec.get("volumeClaimTemplates") or []:
             api.controller_ensure({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
                                    "metadata": {"name": f"{claim['metadata']['name']}-{name}-{index}", "namespace": ns,
