@@ -165,7 +165,8 @@ def same(desired: t.Any, live: t.Any) -> bool:
         if _is_set(desired) or (desired and all(k.isdigit() for k in desired)):
             if set(desired) != set(live):
                 return False
-        return all(key in live and same(value, live[key]) for key, value in desired.items())
+        # An absent property reads as null.
+        return all(same(value, live.get(key)) for key, value in desired.items())
     if isinstance(desired, bool) or isinstance(live, bool):
         return desired is live
     if isinstance(desired, (int, float)) and isinstance(live, (int, float)):

@@ -110,6 +110,8 @@ def dkim(domain, selector):
     (True, 1, False),
     (1, 1.0, True),
     ("a", None, False),
+    ({"rate": {"count": 1, "limit": None}}, {"rate": {"count": 1}}, True),  # an absent property reads as null
+    ({"rate": {"count": 1}}, {}, False),
 ])
 def test_same(desired, live, expected):
     assert _jmap.same(desired, live) is expected
