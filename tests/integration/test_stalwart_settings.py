@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
+import urllib.request
 
 from servers.common import free_port
 
@@ -219,3 +222,46 @@ def test_a_thousand_domains_converge_in_few_requests(jmap_server, playbook):
     assert second.task("apply")["requests"] <= 4
     print(f"1000 domains: first apply {first_seconds:.1f}s ({applied['requests']} requests, {applied['set_calls']} set calls), "
           f"converged re-run {second_seconds:.1f}s ({second.task('apply')['requests']} requests)")
+
+
+def _jmap_post(server, calls, user="admin", password="Adm1n-pass"):
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    body = json.dumps({"using": ["urn:ietf:params:jmap:core", "urn:stalwart:jmap"], "methodCalls": calls}).encode()
+    request = urllib.request.Request(f"{server.url}/jmap/", data=body, method="POST",
+                                     headers={"Authorization": f"Basic {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())["methodResponses"]
+
+
+def test_the_test_server_enforces_the_upstream_schema(jmap_server):
+    """The server the module is tested against rejects what Stalwart rejects (so green tests mean schema-valid writes)."""
+    listener = {"name": "smtp", "protocol": "smtp", "bind": {"[::]:25": True}}
+    created = _jmap_post(jmap_server, [["x:NetworkListener/set", {"create": {"l": listener}}, "0"]])[0][1]["created"]["l"]["id"]
+    stored = jmap_server.objects("NetworkListener")[0]
+    assert stored["socketBacklog"] == 1024, "defaults of the schema are filled in"
+
+    cases = [
+        ({"create": {"x": {"name": "x", "protocol": "smtp", "bind": {"[::]:26": True}, "useTls": "yes"}}}, "notCreated", "useTls"),
+        ({"create": {"x": {"name": "x", "protocol": "smtps", "bind": {"[::]:26": True}}}}, "notCreated", "protocol"),
+        ({"create": {"x": {"name": "x", "protocol": "smtp", "bind": {"[::]:26": True}, "port": 26}}}, "notCreated", "port"),
+        ({"update": {created: {"name": "renamed"}}}, "notUpdated", "name"),  # immutable
+    ]
+    for args, field, prop in cases:
+        result = _jmap_post(jmap_server, [["x:NetworkListener/set", args, "0"]])[0][1]
+        error = next(iter(result[field].values()))
+        assert error["type"] == "invalidProperties" and error["properties"] == [prop], (args, error)
+
+    missing = _jmap_post(jmap_server, [["x:Domain/set", {"create": {"d": {"isEnabled": True}}}, "0"]])[0][1]["notCreated"]["d"]
+    assert missing["type"] == "validationFailed" and {"type": "Required", "property": "name"} in missing["validationErrors"]
+    singleton = _jmap_post(jmap_server, [["x:SystemSettings/get", {"ids": ["singleton"]}, "0"],
+                                         ["x:Nope/get", {"ids": None}, "1"]])
+    assert singleton[0][1]["list"][0]["maxConnections"] == 8192
+    assert singleton[1][0] == "error" and singleton[1][1]["type"] == "unknownMethod"
+    account = {"@type": "User", "name": "u", "domainId": "#d",
+               "credentials": {"0": {"@type": "Password", "secret": "plain-text-pass"}}}
+    responses = _jmap_post(jmap_server, [["x:Domain/set", {"create": {"d": {"name": "example.org"}}}, "0"],
+                                         ["x:Account/set", {"create": {"a": account}}, "1"],
+                                         ["x:Account/get", {"ids": None}, "2"]])
+    assert responses[1][1]["created"]["a"]["id"]
+    assert responses[2][1]["list"][0]["credentials"]["0"]["secret"] == "****"
+    assert jmap_server.set_calls == len(cases) + 4
