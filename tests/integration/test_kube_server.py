@@ -327,6 +327,8 @@ def test_operators_part(kube, shared_dir):
     assert kube.list("Pod", "default") == [] and kube.get("StatefulSet", "stalwart", "default")["status"]["replicas"] == 0
     call(kube, "PATCH", sts_path, {"spec": {"replicas": 1}}, "application/strategic-merge-patch+json")
     assert [p["metadata"]["name"] for p in kube.list("Pod", "default")] == ["stalwart-0"]
+    running = call(kube, "GET", "/api/v1/namespaces/default/pods?fieldSelector=status.phase%3DRunning")[1]["items"]
+    assert [p["metadata"]["name"] for p in running] == ["stalwart-0"]
     changed = dict(sts, spec=dict(sts["spec"], volumeClaimTemplates=[]))
     code, err = call(kube, "PUT", ns_path("default", "statefulsets", "stalwart", api="/apis/apps/v1"), changed)
     assert code == 422 and "Forbidden: updates to statefulset spec" in err["message"]
@@ -338,6 +340,8 @@ def test_operators_part(kube, shared_dir):
     tls = kube.get("Secret", "mail-tls", "default")
     assert tls["type"] == "kubernetes.io/tls"
     assert b"BEGIN CERTIFICATE" in base64.b64decode(tls["data"]["tls.crt"])
+    typed = call(kube, "GET", "/api/v1/secrets?fieldSelector=type%3Dkubernetes.io/tls")[1]["items"]
+    assert [s["metadata"]["name"] for s in typed] == ["mail-tls"]
 
 
 def test_controllers_can_be_switched_off_and_delayed(kube_factory, shared_dir):

@@ -422,14 +422,13 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
 
     def _select(self, ctx: _Ctx) -> list[tuple[tuple, dict]]:
         labels = _parse_label_selector(ctx.query.get("labelSelector", ""))
-        fields = _parse_field_selector(ctx.query.get("fieldSelector", ""))
+        fields = _parse_field_selector(ctx.query.get("fieldSelector", ""), ctx.rtype)
         out = []
         for key, obj in sorted(self._objects.items()):
             if key[:2] != (ctx.rtype.group, ctx.rtype.plural) or (ctx.namespace and key[2] != ctx.namespace):
                 continue
-            meta = obj["metadata"]
-            if all(fn(meta.get("labels") or {}) for fn in labels) and all(
-                    (meta.get(field, "") == value) == equal for field, equal, value in fields):
+            if all(fn(obj["metadata"].get("labels") or {}) for fn in labels) and all(
+                    (_field_value(obj, path) == value) == equal for path, equal, value in fields):
                 out.append((key, obj))
         return out
 
@@ -1020,14 +1019,36 @@ def _parse_label_selector(text: str) -> list[t.Callable[[dict], bool]]:
     return out
 
 
-def _parse_field_selector(text: str) -> list[tuple[str, bool, str]]:
+# Field selectors the API server supports beyond metadata.name and metadata.namespace, per kind.
+_FIELD_LABELS = {
+    "Pod": {"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
+            "spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName"},
+    "Secret": {"type"},
+    "Namespace": {"status.phase"},
+    "Event": {"involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
+              "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason",
+              "reportingComponent", "source", "type"},
+    "Job.batch": {"status.successful"},
+}
+
+
+def _field_value(obj: dict, path: tuple[str, ...]) -> str:
+    value: t.Any = obj
+    for part in path:
+        value = value.get(part) if isinstance(value, dict) else None
+    if isinstance(value, bool):
+        return str(value).lower()
+    return "" if value is None else str(value)
+
+
+def _parse_field_selector(text: str, rtype: ResourceType) -> list[tuple[tuple[str, ...], bool, str]]:
     out = []
     for term in filter(None, (s.strip() for s in text.split(","))):
         match = re.match(r"^([A-Za-z.]+)\s*(==|=|!=)\s*(.*)$", term)
         if not match:
             raise KubeError(400, "BadRequest", f"invalid selector: '{term}'")
         field, op, value = match.groups()
-        if field not in ("metadata.name", "metadata.namespace"):
+        if field not in {"metadata.name", "metadata.namespace"} | _FIELD_LABELS.get(rtype.label, set()):
             raise KubeError(400, "BadRequest", f'field label not supported: {field}')
-        out.append((field.split(".", 1)[1], op != "!=", value))
+        out.append((tuple(field.split(".")), op != "!=", value))
     return out
