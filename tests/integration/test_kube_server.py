@@ -143,6 +143,22 @@ def test_namespace_lifecycle(kube):
     assert call(kube, "POST", "/api/v1/namespaces", {"metadata": {"name": "Bad_Name"}})[0] == 422
 
 
+def test_generate_name_delete_collection_and_orphans(kube):
+    path = ns_path("default", "configmaps")
+    code, made = call(kube, "POST", path, {"metadata": {"generateName": "job-", "labels": {"run": "x"}}})
+    assert code == 201 and made["metadata"]["name"].startswith("job-") and len(made["metadata"]["name"]) > 4
+    call(kube, "POST", path, dict(configmap("keep"), metadata={"name": "keep", "labels": {"run": "y"}}))
+    code, deleted = call(kube, "DELETE", path + "?labelSelector=run%3Dx")
+    assert code == 200 and [i["metadata"]["name"] for i in deleted["items"]] == [made["metadata"]["name"]]
+    assert [c["metadata"]["name"] for c in kube.list("ConfigMap", "default")] == ["keep"]
+    owner = kube.get("ConfigMap", "keep", "default")
+    ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": "keep", "uid": owner["metadata"]["uid"]}
+    call(kube, "POST", path, {"metadata": {"name": "child", "ownerReferences": [ref]}})
+    assert call(kube, "DELETE", path + "/keep", {"propagationPolicy": "Orphan"})[0] == 200
+    assert kube.get("ConfigMap", "child", "default") is not None
+    assert call(kube, "DELETE", path + "/child?propagationPolicy=Sometimes")[0] == 422
+
+
 def test_secret_string_data_is_stored_as_data(kube):
     body = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"password": "hunter2"},
             "data": {"user": base64.b64encode(b"me").decode()}}
