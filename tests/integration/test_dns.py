@@ -369,3 +369,29 @@ def test_render_mode_writes_zone_files_and_dnsendpoints_without_a_server(playboo
     assert any("crd" in w and "external-dns" in w for w in out.get("warnings", []))
     again = playbook(play)
     assert again.rc == 0 and again.changed == 0, failures(again)
+
+
+def test_apply_mode_takes_the_mail_host_address_from_the_load_balancer(kube, playbook, tmp_path):
+    kube.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mail"}})
+    kube.seed({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "stalwart-mail", "namespace": "mail"},
+               "spec": {"type": "LoadBalancer", "ports": [{"name": "smtp", "port": 25}]},
+               "status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.25"}, {"ip": "2001:db8::25"}]}}})
+    play = [{"hosts": "localhost", "gather_facts": False, "vars": {
+        "openova_stalwart_mode": "apply",
+        "openova_stalwart_kubeconfig": str(kube.kubeconfig),
+        "stalwart_hostname": MAIL_HOST,
+        "stalwart_domains": [{"name": "example.org"}],
+        "dns_provider": "none",
+        "dns_verify": False,
+    }, "tasks": [{"name": "DNS role", "ansible.builtin.include_role": {"name": "openova.stalwart.dns"}}]}]
+    result = playbook(play)
+    assert result.rc == 0, failures(result)
+    # The test server's LoadBalancer controller may assign its own address: take what the API reports.
+    ingress = [i["ip"] for i in kube.get("Service", "stalwart-mail", "mail")["status"]["loadBalancer"]["ingress"]]
+    v4 = sorted(ip for ip in ingress if ":" not in ip)
+    assert v4
+    records = {(r["name"], r["type"]): r["rdata"] for r in records_of(result)["records"]}
+    assert records[(MAIL_HOST, "A")] == v4
+    assert records.get((MAIL_HOST, "AAAA"), []) == sorted(ip for ip in ingress if ":" in ip)
+    table = role_task(result, "Records to publish by hand")["msg"]
+    assert any(line.startswith(f"{MAIL_HOST}.") and line.endswith(v4[0]) for line in table)
