@@ -137,6 +137,7 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
         self._queue: list[tuple[str, str, str, str]] = []
         self.requests = self.mutating_requests = self.dry_run_requests = self.writes = 0
         self.controller_writes = 0
+        self.controller_errors: list[str] = []
         self.log: list[KubeWrite] = []
         self.port = 0
         self.kubeconfig = self.workdir / "kubeconfig"
@@ -761,7 +762,11 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
             rtype = next((r for (g, _v, p), r in self._types.items() if (g, p) == key[:2]), None)
             controller = kube_controllers.CONTROLLERS.get(rtype.label) if rtype else None
             if controller and self.enabled.get(rtype.label):
-                controller(self, obj)  # controllers only read it; they write through the API below
+                try:
+                    controller(self, obj)  # controllers only read it; they write through the API below
+                except Exception as exc:  # pylint: disable=broad-except
+                    # An operator's failure does not fail the API request that woke it: it is recorded.
+                    self.controller_errors.append(f"{rtype.label} {key[2]}/{key[3]}: {exc!r}")
 
     def _run_later(self, keys: list) -> None:
         with self.lock:
