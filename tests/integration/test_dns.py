@@ -395,3 +395,23 @@ def test_apply_mode_takes_the_mail_host_address_from_the_load_balancer(kube, pla
     assert records.get((MAIL_HOST, "AAAA"), []) == sorted(ip for ip in ingress if ":" in ip)
     table = role_task(result, "Records to publish by hand")["msg"]
     assert any(line.startswith(f"{MAIL_HOST}.") and line.endswith(v4[0]) for line in table)
+
+
+def test_role_argument_specs_mirror_the_defaults():
+    import pathlib  # pylint: disable=import-outside-toplevel
+    import yaml  # pylint: disable=import-outside-toplevel
+    role = pathlib.Path(__file__).resolve().parents[2] / "roles" / "dns"
+    defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text())
+    specs = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
+    assert set(specs) == set(defaults)
+    # Templated list defaults cannot be typed as lists in the docs: their description names the source instead.
+    templated_lists = {"dns_domains": "stalwart_domains", "dns_dkim_records": "stalwart_dkim_records"}
+    for name, spec in specs.items():
+        assert name.startswith("dns_") and spec.get("description") and spec.get("type"), name
+        if name in templated_lists:
+            assert "default" not in spec and f"C({templated_lists[name]})" in " ".join(spec["description"])
+            assert templated_lists[name] in defaults[name]
+            continue
+        assert spec["default"] == defaults[name], name
+        if "choices" in spec and "{{" not in str(defaults[name]):
+            assert defaults[name] in spec["choices"], name
