@@ -219,6 +219,8 @@ def plan(rrsets: t.Sequence[RRset], current: Current, state: str) -> list[RRChan
             after = before | desired
         else:
             after = desired
+        if after and state != "absent":
+            _check_cname(rrset, current)
         ttl = rrset.ttl
         if after == before and (not after or before_ttl == ttl):
             continue
@@ -228,6 +230,21 @@ def plan(rrsets: t.Sequence[RRset], current: Current, state: str) -> list[RRChan
 
 def _text(rdata: t.Any) -> str:
     return rdata.to_text()
+
+
+# Types that may sit beside a CNAME (DNSSEC bookkeeping, RFC 4035 2.5).
+_BESIDE_CNAME = {"CNAME", "RRSIG", "NSEC", "NSEC3"}
+
+
+def _check_cname(rrset: RRset, current: Current) -> None:
+    """A CNAME cannot share its name with other data (RFC 1034 3.6.2); servers silently drop such an add."""
+    others = sorted(rtype for name, rtype in current if name == rrset.name and rtype not in _BESIDE_CNAME)
+    if rrset.rtype == "CNAME" and others:
+        raise DNSError(f"{rrset.name} already holds {', '.join(others)} records, so it cannot become a CNAME to"
+                       f" {rrset.values[0]}: remove them, or turn off this record ({rrset.kind})")
+    if rrset.rtype != "CNAME" and (rrset.name, "CNAME") in current:
+        raise DNSError(f"{rrset.name} is a CNAME, so it cannot also hold the {rrset.rtype} record ({rrset.kind}):"
+                       " remove the CNAME")
 
 
 def update_message(zone: str, changes: t.Sequence[RRChange], server: Server) -> t.Any:

@@ -127,3 +127,12 @@ def test_server_from_params():
 def test_unknown_state_is_refused_before_any_traffic():
     with pytest.raises(u.DNSError, match="^state: "):
         u.publish(u.Server("192.0.2.1", 53), [MX], "latest")
+
+
+def test_cname_conflicts_are_refused_before_sending():
+    cname = rrset("autoconfig.example.org", "CNAME", "mail.example.org.")
+    with pytest.raises(u.DNSError, match="already holds A records, so it cannot become a CNAME"):
+        u.plan([cname], current(("autoconfig.example.org", "A", 300, ["192.0.2.1"])), "present")
+    with pytest.raises(u.DNSError, match="is a CNAME, so it cannot also hold the MX record"):
+        u.plan([MX], current((ZONE, "CNAME", 300, ["elsewhere.example.net."])), "exact")
+    assert u.plan([cname], current(("autoconfig.example.org", "A", 300, ["192.0.2.1"])), "absent") == []
