@@ -66,6 +66,7 @@ class SmokeParams:
     delivery_timeout: float
     jmap_url: str | None
     require_dkim: bool
+    dkim_selectors: tuple[str, ...]
     cleanup: bool
 
 
@@ -104,6 +105,10 @@ def build_params(raw: t.Mapping[str, t.Any]) -> SmokeParams:
     ca_path = raw.get("ca_path")
     if ca_path and not os.path.isfile(ca_path):
         raise ValueError(f"ca_path: {ca_path!r} is not a readable file")
+    selectors = raw.get("dkim_selectors") or []
+    if not isinstance(selectors, (list, tuple)):
+        raise ValueError(f"dkim_selectors: expected a list of DKIM selectors, got {selectors!r}")
+    dkim_selectors = tuple(_validate.selector(sel, "dkim_selectors") for sel in selectors)
     jmap_url = None
     if raw.get("jmap", True):
         jmap_url = (url or f"https://{host}").rstrip("/")
@@ -112,7 +117,7 @@ def build_params(raw: t.Mapping[str, t.Any]) -> SmokeParams:
         password=password, from_address=from_address, to_address=to_address,
         validate_certs=bool(raw.get("validate_certs", True)), ca_path=ca_path or None, timeout=timeout,
         delivery_timeout=delivery_timeout, jmap_url=jmap_url, require_dkim=bool(raw.get("require_dkim", True)),
-        cleanup=bool(raw.get("cleanup", True)),
+        cleanup=bool(raw.get("cleanup", True)), dkim_selectors=dkim_selectors,
     )
 
 
@@ -251,11 +256,18 @@ def dkim_signatures(headers: email.message.Message) -> list[dict]:
     return found
 
 
-def dkim_verdict(signatures: list[dict], from_address: str, required: bool) -> tuple[bool, str]:
-    """Whether the DKIM check passes: a signature whose d= aligns (relaxed, RFC 7489) with the From domain."""
+def dkim_verdict(signatures: list[dict], from_address: str, required: bool,
+                 selectors: t.Sequence[str] = ()) -> tuple[bool, str]:
+    """Whether the DKIM check passes: a signature whose d= aligns (relaxed, RFC 7489) with the From domain,
+    and one by each of ``selectors`` when they are given (those are always required)."""
     from_domain = from_address.rpartition("@")[2].lower()
     aligned = [s for s in signatures if s["domain"] and
                (from_domain == s["domain"] or from_domain.endswith("." + s["domain"]))]
+    found = {s["selector"].lower() for s in aligned}
+    missing = [sel for sel in selectors if sel not in found]
+    if missing:
+        return False, (f"no aligned DKIM-Signature by selector {', '.join(missing)}"
+                       f" (found: {', '.join(sorted(found)) or 'none'})")
     if aligned:
         names = ", ".join(f"{s['selector']}._domainkey.{s['domain']} ({s['algorithm']})" for s in aligned)
         return True, f"signed by {names}"
@@ -491,7 +503,7 @@ class SmokeTest:
             signatures = dkim_signatures(headers)
             self.result["dkim_signatures"] = signatures
             with self.rec.step("dkim") as record:
-                passed, reason = dkim_verdict(signatures, p.from_address, p.require_dkim)
+                passed, reason = dkim_verdict(signatures, p.from_address, p.require_dkim, p.dkim_selectors)
                 record["detail"] = reason
                 if not passed:
                     raise _Abort(reason)

@@ -109,6 +109,13 @@ options:
         DMARC) with the sender's domain. With V(false) the signatures are still reported.
     type: bool
     default: true
+  dkim_selectors:
+    description:
+      - Selectors that must each have signed the message (aligned with the sender's domain), for example
+        V([s1-rsa, s1-ed25519]) for the collection's default keys. Checked whatever O(require_dkim) says.
+    type: list
+    elements: str
+    default: []
   cleanup:
     description: Delete the probe message after the checks (over JMAP when O(jmap=true), else over IMAP).
     type: bool
@@ -243,6 +250,7 @@ def main() -> None:
             "delivery_timeout": {"type": "float", "default": 60},
             "jmap": {"type": "bool", "default": True},
             "require_dkim": {"type": "bool", "default": True},
+            "dkim_selectors": {"type": "list", "elements": "str", "default": []},
             "cleanup": {"type": "bool", "default": True},
         },
         required_one_of=[("host", "url")],

@@ -41,48 +41,77 @@ def _smoke(playbook, args, check=False, module_defaults=None):
     return result, result.task("smoke")
 
 
+def _account(rig, user, expect_empty=True):
+    """Yield ``user`` with an empty INBOX; afterwards check (unless told otherwise) nothing was left, and empty it."""
+    assert not rig.messages(user)
+    yield user
+    left = rig.messages(user)
+    for sub in ("new", "cur"):
+        folder = rig.maildir(user) / sub
+        for path in folder.iterdir() if folder.is_dir() else ():
+            path.unlink()
+    if expect_empty:
+        assert not left, "the smoke test left a message behind"
+
+
+def _smoke_task(playbook, args, **kwargs):
+    return _smoke(playbook, args, **kwargs)[1]
+
+
 @pytest.fixture
 def signed(mail_rig):
-    user = f"smoke@{mail_rig.signed_domain}"
-    assert not mail_rig.messages(user)
-    yield user
-    assert not mail_rig.messages(user), "the smoke test left a message behind"
+    yield from _account(mail_rig, f"smoke@{mail_rig.signed_domain}")
+
+
+@pytest.fixture
+def signed_keeps_mail(mail_rig):
+    """For tests that leave the message on purpose: emptied afterwards, not checked."""
+    yield from _account(mail_rig, f"smoke@{mail_rig.signed_domain}", expect_empty=False)
 
 
 @pytest.fixture
 def unsigned(mail_rig):
-    user = f"smoke@{mail_rig.unsigned_domain}"
-    assert not mail_rig.messages(user)
-    yield user
-    assert not mail_rig.messages(user), "the smoke test left a message behind"
+    yield from _account(mail_rig, f"smoke@{mail_rig.unsigned_domain}")
 
 
-def test_rig_signs_with_a_valid_dkim_signature(mail_rig, signed):
-    """The rig itself: Postfix submission -> dkimpy hop -> Dovecot, and the signature verifies."""
+def test_rig_signs_with_a_valid_dkim_signature(mail_rig, signed_keeps_mail):
+    """The rig itself: Postfix submission -> dkimpy hop -> Dovecot, and both signatures verify."""
+    user = signed_keeps_mail
     context = ssl.create_default_context(cafile=str(mail_rig.tls["ca"]))
     with smtplib.SMTP_SSL("127.0.0.1", mail_rig.submissions_port, context=context, timeout=10) as smtp:
-        smtp.login(signed, mail_rig.users[signed])
-        smtp.sendmail(signed, [signed], f"From: {signed}\r\nTo: {signed}\r\nSubject: rig\r\n"
-                                        "Message-ID: <rig-check@signed.test>\r\n\r\nbody\r\n")
+        smtp.login(user, mail_rig.users[user])
+        smtp.sendmail(user, [user], f"From: {user}\r\nTo: {user}\r\nSubject: rig\r\n"
+                                    "Message-ID: <rig-check@signed.test>\r\n\r\nbody\r\n")
     from servers.mail import wait_for  # pylint: disable=import-outside-toplevel
-    messages = wait_for(lambda: mail_rig.messages(signed), timeout=15)
+    messages = wait_for(lambda: mail_rig.messages(user), timeout=15)
     assert len(messages) == 1, mail_rig.log()
     raw = messages[0].as_bytes()
-    assert dkim.verify(raw, dnsfunc=mail_rig.dkim_dns)
-    assert not dkim.verify(raw.replace(b"body", b"b0dy"), dnsfunc=mail_rig.dkim_dns)
-    for path in (mail_rig.maildir(signed) / "new").iterdir():
-        path.unlink()
+    assert len(messages[0].get_all("DKIM-Signature")) == 2
+    for index in (0, 1):  # RSA and Ed25519, each verified against its published key
+        assert _verifies(raw, index, mail_rig.dkim_dns)
+        assert not _verifies(raw.replace(b"body", b"b0dy"), index, mail_rig.dkim_dns)
+
+
+def _verifies(raw, index, dnsfunc):
+    try:
+        return dkim.DKIM(raw).verify(idx=index, dnsfunc=dnsfunc)
+    except dkim.DKIMException:
+        return False
 
 
 def test_tls_submission_imap_jmap_dkim_and_cleanup(playbook, mail_rig, jmap_mail, signed):
     signed_before = mail_rig.hop.signed
-    result, task = _smoke(playbook, _args(mail_rig, signed, jmap=True, url=jmap_mail.url))
+    result, task = _smoke(playbook, _args(mail_rig, signed, jmap=True, url=jmap_mail.url,
+                                          dkim_selectors=["rig-rsa", "rig-ed25519"]))
     assert result.rc == 0 and not task.get("failed"), task.get("msg")
     assert task["changed"] is False
     assert [s["name"] for s in task["steps"]] == STEPS_FULL
     assert all(s["ok"] for s in task["steps"])
     assert task["failed_step"] is None
-    assert task["dkim_signatures"] == [{"domain": "signed.test", "selector": "rig", "algorithm": "rsa-sha256"}]
+    assert sorted(task["dkim_signatures"], key=lambda s: s["selector"]) == [
+        {"domain": "signed.test", "selector": "rig-ed25519", "algorithm": "ed25519-sha256"},
+        {"domain": "signed.test", "selector": "rig-rsa", "algorithm": "rsa-sha256"},
+    ]
     assert task["message_id"].startswith("<smoke-") and task["message_id"].endswith("@signed.test>")
     assert task["jmap_email_id"] and task["deleted"] is True
     assert task["delivery_seconds"] is not None and task["delivery_seconds"] < 15
@@ -101,7 +130,7 @@ def test_starttls_submission_imap_cleanup(playbook, mail_rig, signed):
     """Also: the TLS options come from module_defaults of the action group openova.stalwart.stalwart."""
     args = _args(mail_rig, signed, smtp_security="starttls", smtp_port=mail_rig.submission_port)
     defaults = {"group/openova.stalwart.stalwart": {"ca_path": args.pop("ca_path"), "timeout": 5}}
-    _, task = _smoke(playbook, args, module_defaults=defaults)
+    task = _smoke_task(playbook, args, module_defaults=defaults)
     assert not task.get("failed"), task.get("msg")
     assert [s["name"] for s in task["steps"]] == [s for s in STEPS_FULL if not s.startswith("jmap")]
     assert next(s for s in task["steps"] if s["name"] == "smtp_tls")["detail"] == "STARTTLS"
@@ -109,7 +138,7 @@ def test_starttls_submission_imap_cleanup(playbook, mail_rig, signed):
 
 
 def test_missing_dkim_fails_at_dkim_and_still_cleans_up(playbook, mail_rig, unsigned):
-    _, task = _smoke(playbook, _args(mail_rig, unsigned))
+    task = _smoke_task(playbook, _args(mail_rig, unsigned))
     assert task["failed"] is True
     assert task["failed_step"] == "dkim"
     assert "no DKIM-Signature header" in task["msg"]
@@ -117,8 +146,14 @@ def test_missing_dkim_fails_at_dkim_and_still_cleans_up(playbook, mail_rig, unsi
     assert task["steps"][-1]["name"] == "cleanup" and task["steps"][-1]["ok"]
 
 
+def test_missing_expected_selector_fails_at_dkim(playbook, mail_rig, signed):
+    task = _smoke_task(playbook, _args(mail_rig, signed, dkim_selectors=["rig-rsa", "s1-ed25519"]))
+    assert task["failed_step"] == "dkim" and task["deleted"] is True
+    assert "no aligned DKIM-Signature by selector s1-ed25519 (found: rig-ed25519, rig-rsa)" in task["msg"]
+
+
 def test_missing_dkim_is_reported_when_not_required(playbook, mail_rig, unsigned):
-    _, task = _smoke(playbook, _args(mail_rig, unsigned, require_dkim=False))
+    task = _smoke_task(playbook, _args(mail_rig, unsigned, require_dkim=False))
     assert not task.get("failed"), task.get("msg")
     dkim_step = next(s for s in task["steps"] if s["name"] == "dkim")
     assert dkim_step["ok"] and "not required" in dkim_step["detail"]
@@ -135,28 +170,28 @@ def test_wrong_password_fails_at_smtp_auth(playbook, mail_rig, signed):
 def test_untrusted_certificate_fails_at_smtp_tls(playbook, mail_rig, signed):
     args = _args(mail_rig, signed)
     del args["ca_path"]
-    _, task = _smoke(playbook, args)
+    task = _smoke_task(playbook, args)
     assert task["failed_step"] == "smtp_tls"
     assert "certificate verification failed" in task["msg"]
 
 
 def test_closed_port_fails_at_smtp_connect(playbook, mail_rig, signed):
     from servers.common import free_port  # pylint: disable=import-outside-toplevel
-    _, task = _smoke(playbook, _args(mail_rig, signed, smtp_port=free_port()))
+    task = _smoke_task(playbook, _args(mail_rig, signed, smtp_port=free_port()))
     assert task["failed_step"] == "smtp_connect"
     assert "connection refused" in task["msg"]
 
 
 def test_wrong_imap_port_fails_at_imap_tls(playbook, mail_rig, signed):
     """IMAP pointed at the SMTP submissions port: TCP connects, the IMAP greeting never comes."""
-    _, task = _smoke(playbook, _args(mail_rig, signed, imap_port=mail_rig.submission_port, timeout=2),
-                     check=True)
+    args = _args(mail_rig, signed, imap_port=mail_rig.submission_port, timeout=2)
+    task = _smoke_task(playbook, args, check=True)
     assert task["failed_step"] == "imap_tls"
 
 
 def test_check_mode_authenticates_and_sends_nothing(playbook, mail_rig, jmap_mail, signed):
     signed_before = mail_rig.hop.signed
-    _, task = _smoke(playbook, _args(mail_rig, signed, jmap=True, url=jmap_mail.url), check=True)
+    task = _smoke_task(playbook, _args(mail_rig, signed, jmap=True, url=jmap_mail.url), check=True)
     assert not task.get("failed"), task.get("msg")
     assert task["changed"] is False and task["message_id"] is None
     assert [s["name"] for s in task["steps"]] == ["smtp_connect", "smtp_tls", "smtp_auth", "imap_connect",
@@ -168,7 +203,7 @@ def test_check_mode_authenticates_and_sends_nothing(playbook, mail_rig, jmap_mai
 def test_jmap_query_miss_fails_and_imap_cleans_up(playbook, mail_rig, jmap_mail, signed):
     jmap_mail.query_blind = True
     try:
-        _, task = _smoke(playbook, _args(mail_rig, signed, jmap=True, url=jmap_mail.url, delivery_timeout=2))
+        task = _smoke_task(playbook, _args(mail_rig, signed, jmap=True, url=jmap_mail.url, delivery_timeout=2))
     finally:
         jmap_mail.query_blind = False
     assert task["failed_step"] == "jmap_query"
@@ -177,29 +212,23 @@ def test_jmap_query_miss_fails_and_imap_cleans_up(playbook, mail_rig, jmap_mail,
     assert task["steps"][-1]["detail"].endswith("expunged")
 
 
-def test_jmap_destroy_refused_fails_at_cleanup(playbook, mail_rig, jmap_mail, signed):
+def test_jmap_destroy_refused_fails_at_cleanup(playbook, mail_rig, jmap_mail, signed_keeps_mail):
     jmap_mail.refuse_destroy = True
     try:
-        _, task = _smoke(playbook, _args(mail_rig, signed, jmap=True, url=jmap_mail.url))
+        task = _smoke_task(playbook, _args(mail_rig, signed_keeps_mail, jmap=True, url=jmap_mail.url))
     finally:
         jmap_mail.refuse_destroy = False
     assert task["failed_step"] == "cleanup"
     assert "forbidden" in task["msg"] and task["deleted"] is False
-    for sub in ("new", "cur"):
-        for path in (mail_rig.maildir(signed) / sub).iterdir():
-            path.unlink()
 
 
-def test_cleanup_false_leaves_the_message(playbook, mail_rig, signed):
-    _, task = _smoke(playbook, _args(mail_rig, signed, cleanup=False))
+def test_cleanup_false_leaves_the_message(playbook, mail_rig, signed_keeps_mail):
+    task = _smoke_task(playbook, _args(mail_rig, signed_keeps_mail, cleanup=False))
     assert not task.get("failed"), task.get("msg")
     assert task["deleted"] is False and "cleanup" not in task["timings"]
-    messages = mail_rig.messages(signed)
+    messages = mail_rig.messages(signed_keeps_mail)
     assert [m["Message-ID"] for m in messages] == [task["message_id"]]
     assert messages[0]["DKIM-Signature"]
-    for sub in ("new", "cur"):
-        for path in (mail_rig.maildir(signed) / sub).iterdir():
-            path.unlink()
 
 
 BAD_INPUT = [
@@ -217,20 +246,20 @@ def test_bad_input_fails_naming_the_option(playbook, mail_rig, signed):
     """One playbook, one task per bad input: each fails before anything is sent."""
     signed_before = mail_rig.hop.signed
     tasks = []
-    for index, (override, _) in enumerate(BAD_INPUT):
-        args = {k: v for k, v in {**_args(mail_rig, signed), **override}.items() if v is not None}
+    for index, case in enumerate(BAD_INPUT):
+        args = {k: v for k, v in {**_args(mail_rig, signed), **case[0]}.items() if v is not None}
         tasks.append({"name": f"bad {index}", "openova.stalwart.mail_smoke_test": args, "ignore_errors": True})
     result = playbook([{"hosts": "localhost", "gather_facts": False, "tasks": tasks}])
-    for index, (_, needle) in enumerate(BAD_INPUT):
+    for index, case in enumerate(BAD_INPUT):
         task = result.task(f"bad {index}")
-        assert task["failed"] is True and needle in task["msg"], task["msg"]
+        assert task["failed"] is True and case[1] in task["msg"], task["msg"]
         assert "steps" not in task
     assert mail_rig.hop.signed == signed_before
 
 
 def test_unreachable_jmap_fails_at_jmap_session(playbook, mail_rig, signed):
     from servers.common import free_port  # pylint: disable=import-outside-toplevel
-    _, task = _smoke(playbook, _args(mail_rig, signed, jmap=True, url=f"https://127.0.0.1:{free_port()}"),
-                     check=True)
+    args = _args(mail_rig, signed, jmap=True, url=f"https://127.0.0.1:{free_port()}")
+    task = _smoke_task(playbook, args, check=True)
     assert task["failed_step"] == "jmap_session"
     assert "cannot reach" in task["msg"] and "gave up after 2 attempts" in task["msg"]

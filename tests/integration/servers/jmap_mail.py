@@ -215,7 +215,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if not header.startswith("Basic "):
             return None
         try:
-            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+            user, password = base64.b64decode(header[6:]).decode().split(":", 1)
         except ValueError:
             return None
         return user if self.jmap.users.get(user) == password else None

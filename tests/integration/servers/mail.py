@@ -32,7 +32,7 @@ import dkim
 from aiosmtpd.controller import Controller
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import NameOID
 
 from .common import free_port, wait_for_port
@@ -99,22 +99,24 @@ def make_tls(workdir: pathlib.Path, hostname: str) -> dict[str, pathlib.Path]:
 
 
 class DkimHop:
-    """aiosmtpd handler: DKIM-sign (dkimpy) mail from the signing domain, then deliver over LMTP."""
+    """aiosmtpd handler: DKIM-sign (dkimpy) mail from the signing domain with every key, as Stalwart signs with
+    RSA and Ed25519, then deliver over LMTP. ``keys`` are (selector, algorithm, dkimpy private key)."""
 
-    def __init__(self, lmtp_port: int, domain: str, selector: str, private_pem: bytes):
+    def __init__(self, lmtp_port: int, domain: str, keys: list[tuple[str, str, bytes]]):
         self.lmtp_port = lmtp_port
         self.domain = domain
-        self.selector = selector
-        self.private_pem = private_pem
+        self.keys = keys
         self.signed = 0
         self.passed = 0
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802  pylint: disable=invalid-name,unused-argument
         message = envelope.original_content or envelope.content
         if envelope.mail_from.rpartition("@")[2].lower() == self.domain:
-            signature = dkim.sign(message, self.selector.encode(), self.domain.encode(), self.private_pem,
-                                  include_headers=[b"from", b"to", b"subject", b"date", b"message-id"])
-            message = signature + message
+            signatures = b"".join(
+                dkim.sign(message, selector.encode(), self.domain.encode(), private, signature_algorithm=algorithm.encode(),
+                          include_headers=[b"from", b"to", b"subject", b"date", b"message-id"])
+                for selector, algorithm, private in self.keys)
+            message = signatures + message
             self.signed += 1
         else:
             self.passed += 1
@@ -122,8 +124,8 @@ class DkimHop:
             with smtplib.LMTP("127.0.0.1", self.lmtp_port, local_hostname="dkim-hop.test", timeout=10) as lmtp:
                 refused = lmtp.sendmail(envelope.mail_from, envelope.rcpt_tos, message)
         except smtplib.SMTPRecipientsRefused as exc:
-            return "550 5.1.1 " + "; ".join(f"{rcpt}: {err[1].decode(errors='replace')}"
-                                             for rcpt, err in exc.recipients.items())
+            reasons = [f"{rcpt}: {err[1].decode(errors='replace')}" for rcpt, err in exc.recipients.items()]
+            return "550 5.1.1 " + "; ".join(reasons)
         except (smtplib.SMTPException, OSError) as exc:
             return f"451 4.3.0 LMTP delivery failed: {exc}"
         if refused:
@@ -137,7 +139,7 @@ class MailRig:
     signed_domain = "signed.test"
     unsigned_domain = "unsigned.test"
     hostname = "mail.signed.test"
-    selector = "rig"
+    selectors = {"rig-rsa": "rsa-sha256", "rig-ed25519": "ed25519-sha256"}
 
     def __init__(self, workdir: pathlib.Path | None = None):
         # Dovecot's auth (user dovecot) and mail processes (nobody) must traverse every parent directory; a
@@ -154,8 +156,8 @@ class MailRig:
         self.lmtp_port = 0
         self.hop_port = 0
         self.tls: dict[str, pathlib.Path] = {}
-        self.dkim_private_pem = b""
-        self.dkim_txt = ""
+        self.dkim_keys: list[tuple[str, str, bytes]] = []
+        self.dkim_txt: dict[str, str] = {}
         self.hop: DkimHop | None = None
         self._controller: Controller | None = None
         self._dovecot: subprocess.Popen | None = None
@@ -179,7 +181,7 @@ class MailRig:
         return self.workdir / "mail"
 
     def maildir(self, address: str) -> pathlib.Path:
-        local, _, dom = address.partition("@")
+        local, dom = address.split("@", 1)
         return self.mail_root / dom / local / "Maildir"
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -237,9 +239,8 @@ class MailRig:
 
     def dkim_dns(self, name: bytes, timeout: int = 5) -> bytes:  # pylint: disable=unused-argument
         """A dkimpy ``dnsfunc`` that knows the rig's one DKIM key."""
-        if name.decode().rstrip(".") == f"{self.selector}._domainkey.{self.signed_domain}":
-            return self.dkim_txt.encode()
-        return b""
+        parts = name.decode().rstrip(".").partition("._domainkey.")
+        return self.dkim_txt.get(parts[0], "").encode() if parts[2] == self.signed_domain else b""
 
     def log(self) -> str:
         parts = []
@@ -250,12 +251,22 @@ class MailRig:
 
     # -- internals ------------------------------------------------------------------------------
     def _make_dkim_key(self) -> None:
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self.dkim_private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                  serialization.NoEncryption())
-        public_der = key.public_key().public_bytes(serialization.Encoding.DER,
-                                                   serialization.PublicFormat.SubjectPublicKeyInfo)
-        self.dkim_txt = "v=DKIM1; k=rsa; p=" + base64.b64encode(public_der).decode()
+        rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        rsa_public = rsa_key.public_key().public_bytes(serialization.Encoding.DER,
+                                                       serialization.PublicFormat.SubjectPublicKeyInfo)
+        ed_key = ed25519.Ed25519PrivateKey.generate()
+        raw = (serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        # dkimpy takes RSA keys as PEM and Ed25519 keys as the base64 of the 32-byte seed.
+        self.dkim_keys = [
+            ("rig-rsa", "rsa-sha256", rsa_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                            serialization.NoEncryption())),
+            ("rig-ed25519", "ed25519-sha256", base64.b64encode(ed_key.private_bytes(
+                serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()))),
+        ]
+        self.dkim_txt = {
+            "rig-rsa": "v=DKIM1; k=rsa; p=" + base64.b64encode(rsa_public).decode(),
+            "rig-ed25519": "v=DKIM1; k=ed25519; p=" + base64.b64encode(ed_key.public_key().public_bytes(*raw)).decode(),
+        }
 
     def _start_dovecot(self) -> None:
         run = self.dovecot_dir / "run"
@@ -264,8 +275,7 @@ class MailRig:
         self.mail_root.mkdir(exist_ok=True)
         shutil.chown(self.mail_root, "nobody", "nogroup")
         users = self.dovecot_dir / "users"
-        lines = [f"{addr}:{_ssha256(pw)}:65534:65534::{self.mail_root}/{addr.split('@')[1]}/{addr.split('@')[0]}::"
-                 for addr, pw in self.users.items()]
+        lines = [f"{addr}:{_ssha256(pw)}:65534:65534::{self.maildir(addr).parent}::" for addr, pw in self.users.items()]
         users.write_text("\n".join(lines) + "\n")
         shutil.chown(users, "root", "dovecot")  # read by the auth process (user dovecot)
         users.chmod(0o640)
@@ -333,7 +343,7 @@ service anvil {{
                                    + (self.dovecot_dir / "stdout.log").read_text()) from None
 
     def _start_hop(self) -> None:
-        self.hop = DkimHop(self.lmtp_port, self.signed_domain, self.selector, self.dkim_private_pem)
+        self.hop = DkimHop(self.lmtp_port, self.signed_domain, self.dkim_keys)
         self._controller = Controller(self.hop, hostname="127.0.0.1", port=self.hop_or_reserved(),
                                       server_hostname="dkim-hop.test", ready_timeout=15)
         self._controller.start()

@@ -178,6 +178,22 @@ def test_dkim_verdict(signed_by, from_address, required, passed, text):
     assert ok is passed and text in reason
 
 
+def test_dkim_verdict_with_expected_selectors():
+    signatures = [{"domain": "example.org", "selector": "s1-rsa", "algorithm": "rsa-sha256"},
+                  {"domain": "other.test", "selector": "s1-ed25519", "algorithm": "ed25519-sha256"}]
+    assert _smoke.dkim_verdict(signatures, "a@example.org", True, ("s1-rsa",))[0] is True
+    ok, reason = _smoke.dkim_verdict(signatures, "a@example.org", False, ("s1-rsa", "s1-ed25519"))
+    assert ok is False and reason == "no aligned DKIM-Signature by selector s1-ed25519 (found: s1-rsa)"
+    assert _smoke.dkim_verdict([], "a@example.org", False, ("s1-rsa",))[1].endswith("(found: none)")
+
+
+def test_dkim_selectors_option():
+    assert params(dkim_selectors=["S1-RSA", "s1-ed25519"]).dkim_selectors == ("s1-rsa", "s1-ed25519")
+    assert params().dkim_selectors == ()
+    with pytest.raises(ValueError, match="^dkim_selectors: 'bad selector' is not a valid DKIM selector"):
+        params(dkim_selectors=["bad selector"])
+
+
 # -- JMAP ------------------------------------------------------------------------------------------------------
 class FakeJmap:
     """A transport for _jmap.Client: a mail session and scripted Email/* answers."""
