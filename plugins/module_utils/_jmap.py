@@ -17,6 +17,7 @@ paged by ``maxObjectsInGet``), matches plan objects to live ones on ``matchOn``,
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import time
 import typing as t
@@ -105,6 +106,21 @@ class Client:
         self.max_set = int(core.get("maxObjectsInSet") or 500)
         self.max_calls = int(core.get("maxCallsInRequest") or 16)
         return session
+
+    def schema(self) -> dict | None:
+        """The server's registry schema (``GET /api/schema``, redirected to its versioned copy); None when not served."""
+        try:
+            data = self._http("GET", urljoin(self.base, "api/schema"))
+        except JmapError as exc:
+            if "HTTP 404" in str(exc):
+                return None
+            raise
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        schema = self._json(data, "the registry schema")
+        if not isinstance(schema, dict) or not {"objects", "schemas", "fields", "enums"} <= set(schema):
+            raise JmapError(f"{self.base}api/schema is not a Stalwart registry schema")
+        return schema
 
     def call(self, calls: list[list], created_ids: dict | None = None) -> tuple[list[list], dict]:
         """Send method calls in one request; return the method responses and the request-level createdIds."""
@@ -482,11 +498,45 @@ def _label(live: dict) -> str:
     return f"id={live.get('id')}"
 
 
+def check_types(schema: t.Any, ops: list[dict]) -> None:
+    """Raise when a plan operation names an object type ``schema`` (a ``_stalwart_schema.Schema``) does not have."""
+    problems = []
+    for index, op in enumerate(ops):
+        obj = op.get("object") if isinstance(op, dict) else None
+        if isinstance(obj, str):
+            try:
+                schema.canonical(obj)
+            except KeyError:
+                problems.append(f"plan operation #{index + 1}: unknown object type {obj!r}")
+    if problems:
+        raise JmapError("; ".join(problems))
+
+
+def check_changes(schema: t.Any, reconciler: Reconciler) -> None:
+    """Raise, before any write, when a create or update does not fit ``schema`` (properties, types, enums, update kinds)."""
+    problems: list[str] = []
+    for change in reconciler.changes:
+        if change.action == "destroy":
+            continue
+        variant = reconciler.live.get(change.obj, {}).get(change.key, {}).get("@type") if change.action == "update" else None
+        for path, message in schema.check(change.obj, change.after, update=change.action == "update", current_variant=variant):
+            problems.append(f"{display(change.obj)} {change.label}: {path}: {message}")
+    if problems:
+        more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
+        raise JmapError("the plan does not fit the server's schema, nothing was written: " + "; ".join(problems[:20]) + more)
+
+
 def apply(client: Client, ops: list[dict], secrets: t.Mapping[str, str] | None = None, reconcile: list[dict] | None = None,
-          check_mode: bool = False) -> dict:
-    """Converge the server to ``ops``; return changed, counts, the masked diff and request statistics."""
+          check_mode: bool = False, schema: t.Any = None) -> dict:
+    """Converge the server to ``ops``; return changed, counts, the masked diff and request statistics.
+
+    With ``schema`` (a ``_stalwart_schema.Schema``) every change is checked against it before anything is written."""
     reconciler = Reconciler(client, secrets=secrets, reconcile=[dict(r, object=canonical(r["object"])) for r in reconcile or []])
+    if schema is not None:
+        check_types(schema, ops)
     calls = reconciler.plan(ops)
+    if schema is not None:
+        check_changes(schema, reconciler)
     if calls and not check_mode:
         reconciler.write(calls)
     counts: dict[str, dict[str, int]] = {}

@@ -55,6 +55,13 @@ options:
         Names not given here are read from the environment of the module.
     type: dict
     default: {}
+  schema_check:
+    description:
+      - Fetch the server's registry schema (C(/api/schema)) and check every object type, property, value type, enum
+        value and update kind of the changes against it before writing anything, so a bad plan fails whole instead of
+        half-applied. A server that does not serve the schema gets a warning and the server-side checks only.
+    type: bool
+    default: true
   reconcile:
     description:
       - Object types whose objects the plan does not match are deleted (children are deleted before parents when
@@ -129,6 +136,7 @@ from ansible.module_utils.urls import open_url
 
 from ansible_collections.openova.stalwart.plugins.module_utils import _jmap
 from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_plan
+from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_schema
 
 
 def transport(validate_certs: bool, ca_path: str | None):
@@ -170,6 +178,7 @@ def main() -> None:
             plan_file=dict(type="path"),
             secrets=dict(type="dict", default={}, no_log=True),
             reconcile=dict(type="list", elements="dict", default=[]),
+            schema_check=dict(type="bool", default=True),
         ),
         mutually_exclusive=[("plan", "plan_file")],
         required_one_of=[("plan", "plan_file")],
@@ -186,7 +195,15 @@ def main() -> None:
         client = _jmap.Client(params["url"], params["username"], params["password"],
                               transport(params["validate_certs"], params["ca_path"]), timeout=params["timeout"])
         secrets = collections.ChainMap({k: to_native(v) for k, v in params["secrets"].items()}, os.environ)
-        result = _jmap.apply(client, ops, secrets=secrets, reconcile=params["reconcile"], check_mode=module.check_mode)
+        schema = None
+        if params["schema_check"]:
+            data = client.schema()
+            if data is None:
+                module.warn(f"{params['url']} does not serve /api/schema: the plan is checked by the server only")
+            else:
+                schema = _stalwart_schema.Schema(data)
+        result = _jmap.apply(client, ops, secrets=secrets, reconcile=params["reconcile"], check_mode=module.check_mode,
+                             schema=schema)
     except (ValueError, _jmap.JmapError) as exc:
         module.fail_json(msg=to_native(exc))
     diff = result.pop("diff")

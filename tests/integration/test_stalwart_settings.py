@@ -162,18 +162,38 @@ def test_connection_refused_timeout_and_bounded_retry(jmap_server, playbook):
     assert [d["name"] for d in jmap_server.objects("Domain")] == ["example.org"]
 
 
-def test_method_and_set_errors_name_object_and_property(jmap_server, playbook):
+def test_the_server_schema_rejects_a_bad_plan_before_any_write(jmap_server, playbook):
+    plan = [DOMAIN, {"@type": "upsert", "object": "NetworkListener", "matchOn": ["name"],
+                     "value": {"l": {"name": "smtp", "protocol": "smtps", "bind": {"[::]:25": True}, "colour": "red"}}}]
+    result = _apply_raw(playbook, jmap_server, plan).task("apply")
+    assert result["failed"] is True
+    assert "nothing was written" in result["msg"]
+    assert "NetworkListener name=smtp: protocol: 'smtps' is not a value of enum NetworkListenerProtocol" in result["msg"]
+    assert "NetworkListener name=smtp: colour: unknown property" in result["msg"]
+    assert jmap_server.set_calls == 0 and jmap_server.objects("Domain") == []
     unknown = _apply_raw(playbook, jmap_server, [{"@type": "upsert", "object": "Mailboxes", "matchOn": ["name"],
                                                   "value": {"m": {"name": "x"}}}])
+    assert "plan operation #1: unknown object type 'Mailboxes'" in unknown.task("apply")["msg"]
+
+    jmap_server.serve_schema = False
+    warned = _apply_raw(playbook, jmap_server, [DOMAIN]).task("apply")
+    assert warned["changed"] is True and any("does not serve /api/schema" in w for w in warned["warnings"])
+
+
+def test_method_and_set_errors_name_object_and_property(jmap_server, playbook):
+    unknown = _apply_raw(playbook, jmap_server, [{"@type": "upsert", "object": "Mailboxes", "matchOn": ["name"],
+                                                  "value": {"m": {"name": "x"}}}], schema_check=False)
     assert "x:Mailboxes/query failed: unknownMethod" in unknown.task("apply")["msg"]
 
     bad_property = _apply_raw(playbook, jmap_server, [{"@type": "upsert", "object": "Domain", "matchOn": ["name"],
-                                                       "value": {"d1": {"name": "example.org", "colour": "red"}}}])
+                                                       "value": {"d1": {"name": "example.org", "colour": "red"}}}],
+                              schema_check=False)
     msg = bad_property.task("apply")["msg"]
     assert "Domain name=example.org: create rejected: invalidProperties (properties: colour)" in msg
 
     server_set = _apply_raw(playbook, jmap_server, [{"@type": "upsert", "object": "Domain", "matchOn": ["name"],
-                                                     "value": {"d1": {"name": "example.org", "dnsZoneFile": "x"}}}])
+                                                     "value": {"d1": {"name": "example.org", "dnsZoneFile": "x"}}}],
+                            schema_check=False)
     assert "invalidProperties (properties: dnsZoneFile)" in server_set.task("apply")["msg"]
 
     dangling = _apply_raw(playbook, jmap_server, [{"@type": "upsert", "object": "DkimSignature", "matchOn": ["domainId", "selector"],

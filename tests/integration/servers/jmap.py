@@ -2,6 +2,7 @@
 """A Stalwart 0.16 management API (JMAP) test server that enforces Stalwart's own registry schema.
 
 Threaded stdlib HTTP server on 127.0.0.1 with Basic auth:
+- ``GET /api/schema`` redirects to ``/api/schema/<hash>``, the registry schema gzipped (``serve_schema`` turns it off).
 - ``GET /jmap/session`` (``/.well-known/jmap`` redirects there) advertises ``urn:ietf:params:jmap:core`` limits and
   ``urn:stalwart:jmap``; ``apiUrl`` names a public host on purpose (clients must use only its path).
 - ``POST /jmap/`` runs ``x:<Type>/get|query|set`` with ``#ids`` back-references and request-level ``createdIds``.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import importlib.util
 import json
 import pathlib
@@ -53,6 +55,9 @@ class JmapServer:
     def __init__(self, schema_path: str | pathlib.Path, users: dict[str, str] | None = None, forbidden: t.Iterable[str] = (),
                  max_objects_in_get: int = 500, max_objects_in_set: int = 500, max_calls_in_request: int = 16):
         self.schema = schema_lib.Schema.load(str(schema_path))
+        self.schema_gz = pathlib.Path(schema_path).read_bytes()
+        self.schema_hash = hashlib.sha256(self.schema_gz).hexdigest()[:16]
+        self.serve_schema = True
         self.users = dict(users or {"admin": "Adm1n-pass"})
         self.forbidden = set(forbidden)
         self.limits = {"maxObjectsInGet": max_objects_in_get, "maxObjectsInSet": max_objects_in_set,
@@ -100,6 +105,15 @@ class JmapServer:
                     # The client gave up (timeout tests); nothing left to answer.
                     self.close_connection = True
 
+            def _send_raw(self, status: int, data: bytes, content_type: str, headers: dict | None = None):
+                self.send_response(status)
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def _gate(self) -> bool:
                 server.requests += 1
                 if server.delay:
@@ -128,6 +142,11 @@ class JmapServer:
                     return
                 if self.path.rstrip("/") == "/jmap/session":
                     self._send(200, server.session())
+                elif self.path.rstrip("/") == "/api/schema" and server.serve_schema:
+                    # As Stalwart does: redirect to the content-addressed copy, served gzipped.
+                    self._send(307, None, {"Location": f"/api/schema/{server.schema_hash}"})
+                elif self.path == f"/api/schema/{server.schema_hash}" and server.serve_schema:
+                    self._send_raw(200, server.schema_gz, "application/json", {"Content-Encoding": "gzip"})
                 else:
                     self._send(404, {"type": "about:blank", "status": 404})
 

@@ -5,11 +5,13 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 
 import pytest
 
 from ansible_collections.openova.stalwart.plugins.module_utils import _jmap
+from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_schema
 
 
 class FakeStalwart:
@@ -267,3 +269,48 @@ def test_bad_plans_fail_before_any_write(op, message):
     with pytest.raises(_jmap.JmapError, match=message):
         _jmap.apply(client(fake), [op])
     assert fake.set_calls == []
+
+
+TINY_SCHEMA = {
+    "objects": {"x:Domain": {"type": "object"}, "x:SystemSettings": {"type": "singleton"}},
+    "schemas": {"x:Domain": {"type": "single", "schemaName": "x:Domain"},
+                "x:SystemSettings": {"type": "single", "schemaName": "x:SystemSettings"}},
+    "fields": {"x:Domain": {"properties": {"name": {"type": {"type": "string"}, "update": "mutable"},
+                                           "createdAt": {"type": {"type": "utcDateTime"}, "update": "serverSet"}}},
+               "x:SystemSettings": {"properties": {"defaultHostname": {"type": {"type": "string"}, "update": "mutable"},
+                                                   "mode": {"type": {"type": "enum", "enumName": "Mode"}, "update": "mutable"}}}},
+    "enums": {"Mode": [{"name": "on"}, {"name": "off"}]},
+}
+
+
+def test_schema_is_fetched_gzipped_and_checks_every_change_before_writing():
+    fake = FakeStalwart()
+    inner = fake
+
+    def transport(method, url, body, headers, timeout):
+        if url.endswith("/api/schema"):
+            return 200, gzip.compress(json.dumps(TINY_SCHEMA).encode()), {}
+        return inner(method, url, body, headers, timeout)
+
+    c = client(transport)
+    schema = _stalwart_schema.Schema(c.schema())
+    with pytest.raises(_jmap.JmapError, match=r"nothing was written: Domain name=a.example: createdAt: is set by the server.*"
+                                              r"SystemSettings: mode: 'maybe' is not a value of enum Mode"):
+        _jmap.apply(c, [domains("a.example", extra={"createdAt": "2026-01-01T00:00:00Z"}),
+                        {"@type": "update", "object": "SystemSettings", "value": {"mode": "maybe"}}], schema=schema)
+    with pytest.raises(_jmap.JmapError, match="plan operation #1: unknown object type 'Mailbox'"):
+        _jmap.apply(c, [{"@type": "upsert", "object": "Mailbox", "matchOn": ["name"], "value": {"m": {"name": "x"}}}], schema=schema)
+    assert fake.set_calls == []
+    ok = _jmap.apply(c, [domains("a.example"), {"@type": "update", "object": "SystemSettings", "value": {"mode": "on"}}], schema=schema)
+    assert ok["changed"] is True and len(fake.set_calls) == 2
+
+
+def test_schema_not_served():
+    def transport(method, url, body, headers, timeout):
+        return (404, b"", {}) if url.endswith("/api/schema") else (200, b"[]", {})
+    assert client(transport).schema() is None
+
+    def wrong(method, url, body, headers, timeout):
+        return 200, b"{}", {}
+    with pytest.raises(_jmap.JmapError, match="is not a Stalwart registry schema"):
+        client(wrong).schema()
