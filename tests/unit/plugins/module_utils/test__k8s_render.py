@@ -1,0 +1,82 @@
+# -*- coding: utf-8 -*-
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ansible_collections.openova.stalwart.plugins.module_utils import _k8s_render
+
+NS = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mail"}}
+CM = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "mail"},
+      "data": {"config.json": "{\n  \"a\": 1\n}"}}
+SECRET = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds", "namespace": "mail"},
+          "stringData": {"password": "s3cr3t-value"}}
+
+
+def read(root, path):
+    with open(os.path.join(root, path), encoding="utf-8") as handle:
+        return handle.read()
+
+
+def test_layout_modes_and_kustomizations(tmp_path):
+    root = str(tmp_path)
+    result = _k8s_render.sync(root, "app", 20, [NS, SECRET, CM])
+    assert result["changed"]
+    assert result["files"] == ["kubernetes/00-namespaces/mail.yaml", "kubernetes/20-app/002-configmap-cfg.yaml",
+                               "secrets/app/mail-creds.yaml"]
+    assert "s3cr3t-value" in read(root, "secrets/app/mail-creds.yaml")
+    assert oct(os.stat(tmp_path / "secrets/app/mail-creds.yaml").st_mode & 0o777) == "0o600"
+    assert oct(os.stat(tmp_path / "secrets").st_mode & 0o777) == "0o700"
+    kustomization = read(root, "kubernetes/kustomization.yaml")
+    assert "  - 00-namespaces/mail.yaml\n  - 20-app/002-configmap-cfg.yaml\n" in kustomization
+    assert "  - app/mail-creds.yaml\n" in read(root, "secrets/kustomization.yaml")
+    assert "config.json: |-\n    {\n      \"a\": 1\n    }\n" in read(root, "kubernetes/20-app/002-configmap-cfg.yaml")
+    # the secret diff hides values
+    assert all("s3cr3t" not in d["after"] for d in result["diff"])
+
+
+def test_second_run_changes_nothing(tmp_path):
+    _k8s_render.sync(str(tmp_path), "app", 20, [NS, CM])
+    again = _k8s_render.sync(str(tmp_path), "app", 20, [NS, CM])
+    assert not again["changed"] and again["written"] == [] and again["removed"] == []
+
+
+def test_other_components_are_kept_and_listed(tmp_path):
+    _k8s_render.sync(str(tmp_path), "db", 10, [dict(CM, metadata={"name": "db", "namespace": "mail"})])
+    _k8s_render.sync(str(tmp_path), "app", 20, [CM])
+    listed = read(str(tmp_path), "kubernetes/kustomization.yaml")
+    assert listed.index("10-db/000-configmap-db.yaml") < listed.index("20-app/000-configmap-cfg.yaml")
+
+
+def test_stale_files_and_old_order_are_pruned(tmp_path):
+    root = str(tmp_path)
+    _k8s_render.sync(root, "app", 20, [CM, SECRET, dict(CM, metadata={"name": "old", "namespace": "mail"})])
+    result = _k8s_render.sync(root, "app", 30, [CM])
+    assert "kubernetes/20-app" in result["removed"] and "secrets/app/mail-creds.yaml" in result["removed"]
+    assert not (tmp_path / "kubernetes/20-app").exists()
+    assert (tmp_path / "kubernetes/30-app/000-configmap-cfg.yaml").exists()
+    assert "20-app" not in read(root, "kubernetes/kustomization.yaml")
+
+
+def test_check_mode_writes_nothing(tmp_path):
+    result = _k8s_render.sync(str(tmp_path), "app", 20, [CM], check_mode=True)
+    assert result["changed"] and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("Bad_Name", 20, []), "component"),
+    (("app", 0, []), "order"),
+    (("app", 20, [{"kind": "ConfigMap", "metadata": {"name": "x"}}]), r"manifests\[0\]: apiVersion"),
+    (("app", 20, [dict(CM, metadata={"name": "Upper"})]), r"manifests\[0\]: metadata.name"),
+    (("app", 20, [NS, dict(NS, metadata={"name": "mail", "labels": {"a": "b"}})]), "given twice"),
+])
+def test_bad_input_names_the_option(tmp_path, args, message):
+    with pytest.raises(ValueError, match=message):
+        _k8s_render.sync(str(tmp_path), *args)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_relative_path_is_refused():
+    with pytest.raises(ValueError, match="path"):
+        _k8s_render.sync("render", "app", 20, [])
