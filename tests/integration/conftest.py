@@ -112,3 +112,13 @@ def kube(kube_factory):
     """A fresh Kubernetes API test server enforcing upstream schemas (``.kubeconfig``, ``.url``, counters,
     ``.get()``/``.list()``), with the operator CRDs from ../shared/crds preloaded when present."""
     return kube_factory()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """A local S3 endpoint (moto_server) on 127.0.0.1; it does not check credentials (one per test worker)."""
+    from servers.s3 import S3Server  # pylint: disable=import-outside-toplevel
+
+    server = S3Server(tmp_path_factory.mktemp("s3")).start()
+    yield server
+    server.stop()
