@@ -334,8 +334,13 @@ class Reconciler:
                     self.changes.append(Change("update", obj, "singleton", display(obj), _pick(live, patch), patch))
                 continue
             index_by_key = self._index(obj, op["matchOn"])
+            claimed: dict[str, str] = {}
             for cid, value in op["value"].items():
                 desired = substitute(value, known)
+                key = _key(value, op["matchOn"])
+                if key in claimed:
+                    raise JmapError(f"{where}: objects {claimed[key]!r} and {cid!r} have the same matchOn values {key}")
+                claimed[key] = cid
                 refs: set[str] = set()
                 _refs({k: desired.get(k) for k in op["matchOn"]}, refs)
                 label = ", ".join(f"{k}={desired.get(k)}" for k in op["matchOn"])

@@ -195,6 +195,12 @@ def _dkim_keys(params: dict, domains: list[dict]) -> list[tuple[str, str, str]]:
                 ed = f"{prefix}-ed25519"
             if ed:
                 keys.add((dom["name"], _validate.selector(ed, f"{option}.ed25519"), "ed25519"))
+    seen: dict[tuple[str, str], str] = {}
+    for dom, selector, algorithm in sorted(keys):
+        if (dom, selector) in seen:
+            raise ValueError(f"{'dkim_records' if records is not None else 'domains'}: {dom} uses selector {selector!r} for both "
+                             f"{seen[(dom, selector)]} and {algorithm} keys (a selector names one key)")
+        seen[(dom, selector)] = algorithm
     return sorted(keys)
 
 

@@ -261,6 +261,8 @@ def test_set_errors_name_the_object():
     ({"@type": "upsert", "object": "Domain", "matchOn": ["name"], "value": {"d": {}}}, "lacks matchOn property 'name'"),
     ({"@type": "update", "object": "Domain", "id": "id1", "value": {}}, "update of Domain by id is not supported"),
     ({"@type": "update", "value": {}}, "'object' is missing"),
+    ({"@type": "upsert", "object": "Domain", "matchOn": ["name"], "value": {"a": {"name": "x"}, "b": {"name": "x"}}},
+     "objects 'a' and 'b' have the same matchOn values"),
     ({"@type": "upsert", "object": "DkimSignature", "matchOn": ["selector"], "value": {"k": {"selector": "s", "domainId": "#none"}}},
      "refers to #none"),
 ])
