@@ -127,8 +127,10 @@ def test_tls_submission_imap_jmap_dkim_and_cleanup(playbook, mail_rig, jmap_mail
 
 
 def test_starttls_submission_imap_cleanup(playbook, mail_rig, signed):
-    """Also: the TLS options come from module_defaults of the action group openova.stalwart.stalwart."""
-    args = _args(mail_rig, signed, smtp_security="starttls", smtp_port=mail_rig.submission_port)
+    """Also: the TLS options come from module_defaults of the action group openova.stalwart.stalwart, and the
+    addresses from the aliases from/to."""
+    args = _args(mail_rig, signed, smtp_security="starttls", smtp_port=mail_rig.submission_port,
+                 **{"from": signed, "to": signed})
     defaults = {"group/openova.stalwart.stalwart": {"ca_path": args.pop("ca_path"), "timeout": 5}}
     task = _smoke_task(playbook, args, module_defaults=defaults)
     assert not task.get("failed"), task.get("msg")
