@@ -7,7 +7,6 @@ import base64
 import os
 import pathlib
 import secrets
-import shutil
 import subprocess
 import typing as t
 
@@ -70,19 +69,9 @@ class BindServer:
             f"controls {{ inet 127.0.0.1 port {control} allow {{ 127.0.0.1; }} keys {{ \"{self.key_name}\"; }}; }};\n"
             + "\n".join(zone_stanzas) + "\n"
         )
-        user = ["-u", "bind"] if os.geteuid() == 0 and shutil.which("id") and _has_user("bind") else []
-        if user:
-            shutil.chown(self.workdir, "bind", "bind")
-            for path in self.workdir.iterdir():
-                shutil.chown(path, "bind", "bind")
-            self.workdir.chmod(0o755)
-            for parent in self.workdir.parents:
-                if parent == pathlib.Path("/"):
-                    break
-                parent.chmod(parent.stat().st_mode | 0o005)
         log = open(self.workdir / "named.log", "wb")  # pylint: disable=consider-using-with
         self._proc = subprocess.Popen(  # pylint: disable=consider-using-with
-            ["named", "-g", "-n", "1", "-c", str(conf)] + user,
+            ["named", "-g", "-n", "1", "-c", str(conf)],
             stdout=log, stderr=subprocess.STDOUT,
         )
         try:
@@ -129,11 +118,3 @@ class BindServer:
         """Stop named (for fault tests)."""
         self.stop()
 
-
-def _has_user(name: str) -> bool:
-    try:
-        import pwd  # pylint: disable=import-outside-toplevel
-        pwd.getpwnam(name)
-        return True
-    except KeyError:
-        return False
