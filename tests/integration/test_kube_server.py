@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import urllib.error
 import urllib.request
 
@@ -339,8 +340,12 @@ def test_operators_part(kube, shared_dir):
     assert kube.get("Pod", "stalwart-0", "default")["metadata"]["labels"]["controller-revision-hash"] == \
         status["updateRevision"]
     sts_path = ns_path("default", "statefulsets", "stalwart", api="/apis/apps/v1")
+    kube.pod_grace_seconds = 0.2
     call(kube, "PATCH", sts_path, {"spec": {"replicas": 0}}, "application/strategic-merge-patch+json")
-    assert kube.list("Pod", "default") == [] and kube.get("StatefulSet", "stalwart", "default")["status"]["replicas"] == 0
+    assert kube.get("StatefulSet", "stalwart", "default")["status"]["replicas"] == 0
+    assert all(p["metadata"]["deletionTimestamp"] for p in kube.list("Pod", "default"))  # terminating ...
+    time.sleep(0.6)
+    assert kube.list("Pod", "default") == []  # ... and gone after their grace period
     call(kube, "PATCH", sts_path, {"spec": {"replicas": 1}}, "application/strategic-merge-patch+json")
     assert [p["metadata"]["name"] for p in kube.list("Pod", "default")] == ["stalwart-0"]
     running = call(kube, "GET", "/api/v1/namespaces/default/pods?fieldSelector=status.phase%3DRunning")[1]["items"]
@@ -371,7 +376,6 @@ def test_controllers_can_be_switched_off_and_delayed(kube_factory, shared_dir):
     slow = kube_factory(controller_delay=0.5)
     call(slow, "POST", ns_path("default", "clusters", api=CNPG), cluster())
     assert "status" not in slow.get("Cluster", "pg", "default")
-    import time  # pylint: disable=import-outside-toplevel
     time.sleep(1.0)
     assert slow.get("Cluster", "pg", "default")["status"]["phase"] == "Cluster in healthy state"
 

@@ -114,13 +114,15 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
 
     def __init__(self, workdir: str | pathlib.Path | None = None, crds: t.Iterable[dict] = (),
                  crd_dir: str | pathlib.Path | None = None, controllers: bool | dict[str, bool] = True,
-                 controller_delay: float = 0.0, kubernetes_version: str = kube_schema.K8S_VERSION):
+                 controller_delay: float = 0.0, kubernetes_version: str = kube_schema.K8S_VERSION,
+                 pod_grace_seconds: float = 0.5):
         self.workdir = pathlib.Path(workdir) if workdir else pathlib.Path(tempfile.mkdtemp(prefix="kube-"))
         self.version = kubernetes_version
         self.token = secrets.token_urlsafe(24)
         # A per-server path prefix, as behind a cluster proxy: kubernetes.core caches discovery per URL.
         self.prefix = f"/k8s/clusters/{secrets.token_hex(4)}"
         self.controller_delay = controller_delay
+        self.pod_grace_seconds = pod_grace_seconds
         self.enabled = {label: True for label in kube_controllers.CONTROLLERS}
         if isinstance(controllers, dict):
             self.enabled.update(controllers)
@@ -799,12 +801,37 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
         return [obj for key, obj in self._objects.items()
                 if key[:2] == (rtype.group, rtype.plural) and namespace in (None, key[2])]
 
-    def controller_delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> None:
+    def controller_delete(self, api_version: str, kind: str, name: str, namespace: str | None = None,
+                          grace: float = 0.0) -> None:
+        """Delete an object; with ``grace`` it first shows a deletionTimestamp and goes ``grace`` seconds later,
+        like a terminating pod."""
         rtype = self.find_type(kind, api_version)
         key = self._key(rtype, namespace if rtype.namespaced else None, name)
-        if key in self._objects:
-            self.controller_writes += 1
+        stored = self._objects.get(key)
+        if stored is None or (grace > 0 and stored["metadata"].get("deletionTimestamp")):
+            return
+        self.controller_writes += 1
+        if grace <= 0:
             self._remove(key, "Background")
+            return
+        self._store(rtype, dict(stored, metadata={**stored["metadata"], "deletionTimestamp": _now(),
+                                                  "deletionGracePeriodSeconds": int(grace) or 1}))
+        self._queue.remove(key)
+        timer = threading.Timer(grace, self._expire, args=(key, stored["metadata"]["uid"]))
+        timer.daemon = True
+        self._timers.append(timer)
+        timer.start()
+
+    def _expire(self, key: tuple[str, str, str, str], uid: str) -> None:
+        with self.lock:
+            obj = self._objects.get(key)
+            if obj is None or obj["metadata"]["uid"] != uid:
+                return
+            owners = [ref.get("uid") for ref in obj["metadata"].get("ownerReferences") or []]
+            self._remove(key, "Background")
+            # The owner's controller looks again (e.g. a StatefulSet scaled back up meanwhile).
+            self._queue.extend(k for k, o in self._objects.items() if o["metadata"].get("uid") in owners)
+            self._drain()
 
     def controller_ensure(self, obj: dict, owner: dict | None = None) -> None:
         rtype = self.find_type(obj["kind"], obj["apiVersion"])

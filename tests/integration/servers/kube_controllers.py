@@ -25,7 +25,10 @@ class ControllerAPI(t.Protocol):
 
     def controller_ensure(self, obj: dict, owner: dict | None = None) -> None: ...
 
-    def controller_delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> None: ...
+    pod_grace_seconds: float
+
+    def controller_delete(self, api_version: str, kind: str, name: str, namespace: str | None = None,
+                          grace: float = 0.0) -> None: ...
 
     def list_objects(self, api_version: str, kind: str, namespace: str | None = None) -> list[dict]: ...
 
@@ -115,7 +118,8 @@ def statefulset(api: ControllerAPI, obj: dict) -> None:
         owners = [ref.get("uid") for ref in pod["metadata"].get("ownerReferences") or []]
         index = pod["metadata"]["name"].rpartition("-")[2]
         if obj["metadata"]["uid"] in owners and (not index.isdigit() or int(index) >= replicas):
-            api.controller_delete("v1", "Pod", pod["metadata"]["name"], ns)  # scaled down
+            # Scaled down: the pod terminates, and is gone after its grace period.
+            api.controller_delete("v1", "Pod", pod["metadata"]["name"], ns, grace=api.pod_grace_seconds)
     for index in range(replicas):
         api.controller_ensure(_pod(obj, f"{name}-{index}", spec.get("template") or {}, revision), owner=obj)
         for claim in spec.get("volumeClaimTemplates") or []:
