@@ -105,6 +105,8 @@ def kube_factory(tmp_path):
     yield _start
     for server in started:
         server.stop()
+    errors = [error for server in started for error in server.controller_errors]
+    assert not errors, f"the simulated operators failed: {errors}"
 
 
 @pytest.fixture
