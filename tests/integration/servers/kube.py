@@ -16,9 +16,11 @@ import binascii
 import dataclasses
 import datetime
 import functools
+import hashlib
 import http.server
 import ipaddress
 import json
+import os
 import pathlib
 import re
 import secrets
@@ -187,6 +189,16 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
             self._http.shutdown()
             self._http.server_close()
             self._http = None
+            self._forget_discovery_cache()
+
+    def _forget_discovery_cache(self) -> None:
+        """Remove the discovery cache kubernetes.core wrote for this URL (/tmp/k8srcp-<sha256>.json, keyed by
+        the URL and, depending on the process, a user name or uid): it is of no use once the server is gone."""
+        users = {"", str(os.getuid()), os.environ.get("USERNAME", ""), os.environ.get("USER", "")}
+        for user in users:
+            cache_id = f"{self.url}-{user}" if user else self.url
+            name = f"k8srcp-{hashlib.sha256(cache_id.encode()).hexdigest()}.json"
+            pathlib.Path(tempfile.gettempdir(), name).unlink(missing_ok=True)
 
     def __enter__(self) -> "KubeServer":
         return self.start()
