@@ -367,6 +367,8 @@ def test_operators_part(kube, shared_dir):
 
 def test_controllers_can_be_switched_off_and_delayed(kube_factory, shared_dir):
     kube = kube_factory(controllers={"Cluster.postgresql.cnpg.io": False})
+    seeded = kube.seed(dict(cluster("seeded"), status={"phase": "Setting up primary"}))
+    assert seeded["status"]["phase"] == "Setting up primary" and kube.writes == 0
     call(kube, "POST", ns_path("default", "clusters", api=CNPG), cluster())
     assert "status" not in kube.get("Cluster", "pg", "default") and kube.get("Secret", "pg-app", "default") is None
     kube.set_controller("Cluster.postgresql.cnpg.io", True)

@@ -251,7 +251,8 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
                     if key[:2] == (rtype.group, rtype.plural) and namespace in (None, key[2])]
 
     def seed(self, obj: dict) -> dict:
-        """Store an object as if a client had created it (validated, not counted), e.g. preloaded CRDs."""
+        """Store an object as if a client had created or updated it (validated, not counted; its status is kept),
+        to set a scene."""
         return clone(self._seed(clone(obj)))
 
     def _seed(self, obj: dict, validate: bool = True) -> dict:
@@ -259,9 +260,14 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
         meta = obj.setdefault("metadata", {})
         ns = meta.get("namespace", "default") if rtype.namespaced else None
         ctx = _Ctx(rtype, ns, meta.get("name", ""), "", {}, False)
+        status = obj.get("status")
         with self.lock:
             stored = self._commit(ctx, obj, self._objects.get(self._key(rtype, ns, ctx.name)), "create",
                                   validate=validate)[1]
+            if status is not None and stored.get("status") != status:
+                # A seeded status is kept (a write to the main resource would drop it), until a controller acts.
+                stored = dict(stored, status=clone(status))
+                self._store(rtype, stored)
             self._drain()
             return stored
 
