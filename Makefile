@@ -13,7 +13,7 @@ APT_PACKAGES := bind9 bind9-utils bind9-dnsutils iproute2 rsync util-linux git o
 # Integration tests run in a private network namespace: only loopback exists, nothing leaves the machine.
 NETNS := unshare -n sh -c 'ip link set lo up && exec "$$0" "$$@"'
 
-.PHONY: install apt pip get-pip link test lint sanity sanity-2.19 sanity-2.21 units integration collection-tree
+.PHONY: benchmark install apt pip get-pip link test lint sanity sanity-2.19 sanity-2.21 units integration collection-tree
 
 install: apt pip get-pip link
 
@@ -70,3 +70,8 @@ units: collection-tree
 
 integration: link
 	$(NETNS) $(PYTHON) -m pytest -p no:cacheprovider -n 2 tests/integration $(PYTEST_ARGS)
+
+# Not part of `make test`: one table at 1, 10, 100 and 1000 domains, also written to docs/performance.md.
+BENCH_N ?= 1 10 100 1000
+benchmark: link
+	$(NETNS) $(PYTHON) benchmarks/run.py --n $(BENCH_N) --write docs/performance.md

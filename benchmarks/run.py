@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+"""openova.stalwart at 1, 10, 100 and 1000 domains: one command, one table (also written to docs/performance.md).
+
+    make benchmark            # = unshare -n ... python3 benchmarks/run.py --n 1 10 100 1000 --write docs/performance.md
+
+Sections, each measured side by side in this one run (ratios, never absolute targets):
+  render   site.yml in render mode on the example inventory with N domains: first converge and no-op re-run
+           (wall seconds, peak RSS of the ansible-playbook process, tasks changed on the re-run)
+  dkim     the key-generation floor: bare `cryptography` generation of the same 2N keys on one core, and the
+           first render converge as a multiple of it
+  dns      dns role publishing to a real BIND (one UPDATE per zone) vs community.general.nsupdate per record
+  apply    site.yml in apply mode against the Kubernetes API and JMAP test servers: API writes and requests on
+           the first converge and on the re-run
+  naive    the same converge done the naive way for N <= --naive-max: loops of community.crypto.openssl_privatekey,
+           ansible.builtin.template and community.general.nsupdate, vs render converge + rfc2136 publish
+Run it inside a private network namespace (the make target does): it only talks to servers it starts on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import pathlib
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path[:] = [p for p in sys.path if pathlib.Path(p or ".").resolve() != ROOT / "benchmarks"]
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+
+from servers.ansible import ensure_collection_link, run_playbook  # noqa: E402  pylint: disable=wrong-import-position
+from servers.bind import BindServer  # noqa: E402  pylint: disable=wrong-import-position
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+DKIM = _load("dkim")
+DNS = _load("dns")
+INVENTORY = ROOT / "examples" / "inventory.yml"
+MAIL_HOST = "mail.bench.test"
+
+
+def domains(n: int) -> list[dict]:
+    return [{"name": f"d{i:04d}.bench.test"} for i in range(n)]
+
+
+def site(work: pathlib.Path, extra_vars: dict, check: bool = False) -> dict:
+    """Run site.yml on the example inventory under GNU time; wall seconds, peak RSS (MiB), changed count."""
+    work.mkdir(parents=True, exist_ok=True)
+    vars_file = work / "vars.json"
+    vars_file.write_text(json.dumps(extra_vars))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ensure_collection_link()), ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+               ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_LOCAL_TEMP=str(work / "tmp"))
+    cmd = ["/usr/bin/time", "-f", "%e %M", "-o", str(work / "time"), "ansible-playbook", str(ROOT / "site.yml"),
+           "-i", str(INVENTORY), "-e", f"@{vars_file}"] + (["--check"] if check else [])
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"site.yml failed in {work}:\n{proc.stdout[-6000:]}\n{proc.stderr[-3000:]}")
+    wall, rss_kib = (work / "time").read_text().split()[-2:]
+    stats = json.loads(proc.stdout[proc.stdout.index("{"):])["stats"]
+    return {"wall": float(wall), "rss_mib": int(rss_kib) / 1024, "changed": sum(h["changed"] for h in stats.values())}
+
+
+def render_vars(n: int, render_dir: pathlib.Path, **extra) -> dict:
+    return {"openova_stalwart_render_dir": str(render_dir), "stalwart_hostname": MAIL_HOST,
+            "stalwart_domains": domains(n), "cnpg_operator_install": False, **extra}
+
+
+def bench_render(n: int, work: pathlib.Path) -> dict:
+    render_dir = work / "render"
+    first = site(work / "first", render_vars(n, render_dir))
+    rerun = site(work / "rerun", render_vars(n, render_dir))
+    keys = [{"domain": d["name"], "selector": f"s1-{alg}", "algorithm": alg} for d in domains(n) for alg in ("rsa", "ed25519")]
+    floor_wall, _ = DKIM.floor(keys)
+    return {"n": n, "first": first, "rerun": rerun, "floor": floor_wall, "keys": len(keys)}
+
+
+def bench_apply(n: int, work: pathlib.Path) -> dict:
+    """site.yml in apply mode: the Kubernetes API test server plays the cluster, the JMAP test server Stalwart."""
+    from servers.jmap import JmapServer  # pylint: disable=import-outside-toplevel
+    from servers.kube import KubeServer  # pylint: disable=import-outside-toplevel
+
+    shared = ROOT.parent / "shared"
+    jmap = JmapServer(shared / "stalwart" / "schema-0.16.18.json.gz", users={"admin": "Bench-adm1n"}).start()
+    kube = KubeServer(work / "kube", crd_dir=shared / "crds").start()
+    try:
+        kube.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mail"}})
+        kube.seed({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "stalwart-credentials", "namespace": "mail"},
+                   "stringData": {"STALWART_RECOVERY_ADMIN": "admin:Bench-adm1n"}})
+        extra = render_vars(n, work / "unused", openova_stalwart_mode="apply", openova_stalwart_kubeconfig=str(kube.kubeconfig),
+                            stalwart_management_url=jmap.url, minio_verify=False,
+                            stalwart_wait_timeout=60)
+        rows = {}
+        for phase in ("first", "rerun"):
+            kube.reset_counters()
+            sets = jmap.set_calls
+            rows[phase] = site(work / phase, extra)
+            rows[phase].update(kube.counters(), jmap_sets=jmap.set_calls - sets)
+        return {"n": n, **rows}
+    finally:
+        kube.stop()
+        jmap.stop()
+
+
+def bench_naive(n: int, work: pathlib.Path) -> dict:
+    """Our converge (render + rfc2136 publish) vs per-item loops doing the same kinds of work."""
+    names = [d["name"] for d in domains(n)]
+    with BindServer(work / "bind-ours", names + ["bench.test"]) as bind:
+        dns = {"dns_provider": "rfc2136", "dns_rfc2136_server": bind.host, "dns_rfc2136_port": bind.port,
+               "dns_rfc2136_key_name": bind.key_name, "dns_rfc2136_key_secret": bind.key_secret,
+               "dns_mail_host_ipv4": ["192.0.2.25"], "dns_verify": False}
+        ours = [site(work / f"ours-{i}", render_vars(n, work / "render", **dns)) for i in (1, 2)]
+    records = DNS.compute_records(names, work / "records")
+    keys = [{"domain": d, "selector": f"s1-{alg}", "algorithm": alg} for d in names for alg in ("rsa", "ed25519")]
+    with BindServer(work / "bind-naive", names + ["bench.test"]) as bind:
+        plays = DNS.nsupdate_play(bind, records)
+        plays[0]["tasks"] = [
+            {"name": "keys", "loop": "{{ wanted }}", "community.crypto.openssl_privatekey": {
+                "path": str(work / "naive-keys") + "/{{ item.selector }}._domainkey.{{ item.domain }}.pem",
+                "type": "{{ 'RSA' if item.algorithm == 'rsa' else 'Ed25519' }}", "size": 2048, "mode": "0600"}},
+            {"name": "zones", "loop": "{{ wanted | selectattr('algorithm', 'eq', 'rsa') | list }}",
+             "ansible.builtin.template": {"src": str(ROOT / "benchmarks" / "naive" / "zone.j2"),
+                                          "dest": str(work / "naive-zones") + "/{{ item.domain }}.zone", "mode": "0644"},
+             "vars": {"mail_host": MAIL_HOST}},
+        ] + plays[0]["tasks"]
+        (work / "naive-keys").mkdir(mode=0o700)
+        (work / "naive-zones").mkdir()
+        naive = []
+        for i in (1, 2):
+            started = time.monotonic()
+            result = run_playbook(plays, work / f"naive-{i}", extra_vars={"wanted": keys}, json_output=False)
+            if result.rc != 0:
+                raise SystemExit(f"naive converge failed:\n{result.stdout[-4000:]}")
+            naive.append(time.monotonic() - started)
+    return {"n": n, "ours": [o["wall"] for o in ours], "naive": naive, "records": len(records)}
+
+
+def bench_dns(n: int, work: pathlib.Path, nsupdate_max: int) -> dict:
+    names = DNS.domains(n, "role")
+    with BindServer(work / "bind-role", names + [DNS.HOST_ZONE]) as bind:
+        first, _ = DNS.timed(DNS.role_play(bind, names), work / "role1")
+        updates = DNS.update_count(bind)
+        rerun, _ = DNS.timed(DNS.role_play(bind, names), work / "role2")
+        rerun_updates = DNS.update_count(bind) - updates
+    row = {"n": n, "first": first, "rerun": rerun, "updates": updates, "rerun_updates": rerun_updates}
+    if n <= nsupdate_max:
+        names = DNS.domains(n, "nsu")
+        records = DNS.compute_records(names, work / "records")
+        with BindServer(work / "bind-nsu", names + [DNS.HOST_ZONE]) as bind:
+            row["nsupdate"], _ = DNS.timed(DNS.nsupdate_play(bind, records), work / "nsu")
+            row["nsupdate_updates"] = DNS.update_count(bind)
+    return row
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    versions = subprocess.run(["ansible", "--version"], capture_output=True, text=True, check=False).stdout.splitlines()[0]
+    return (f"{len(os.sched_getaffinity(0))} cores ({cpu}), Python {platform.python_version()}, {versions}, "
+            f"load average {os.getloadavg()[0]:.1f} at start")
+
+
+def table(title: str, header: list[str], rows: list[list]) -> str:
+    lines = [f"### {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, nargs="+", default=[1, 10, 100, 1000])
+    parser.add_argument("--sections", nargs="+", default=["render", "dns", "apply", "naive"],
+                        choices=["render", "dns", "apply", "naive"])
+    parser.add_argument("--naive-max", type=int, default=100, help="largest N run the naive way")
+    parser.add_argument("--nsupdate-max", type=int, default=100, help="largest N published with nsupdate")
+    parser.add_argument("--write", type=pathlib.Path, help="also write the report (Markdown) here")
+    args = parser.parse_args()
+
+    out = [f"Measured {time.strftime('%Y-%m-%d')} on {machine()}.", ""]
+    with tempfile.TemporaryDirectory(prefix="openova-bench-") as tmp:
+        work = pathlib.Path(tmp)
+        if "render" in args.sections:
+            rows = []
+            for n in args.n:
+                r = bench_render(n, work / f"render-{n}")
+                rows.append([n, r["keys"], f"{r['first']['wall']:.1f}", f"{r['first']['rss_mib']:.0f}",
+                             f"{r['rerun']['wall']:.1f}", f"{r['rerun']['rss_mib']:.0f}", r["rerun"]["changed"],
+                             f"{r['floor']:.1f}", f"{r['first']['wall'] / r['floor']:.2f}"])
+                print(rows[-1], file=sys.stderr, flush=True)
+            out.append(table("Render converge (site.yml, render mode)",
+                             ["domains", "DKIM keys", "first s", "first peak MiB", "re-run s", "re-run peak MiB",
+                              "re-run changed", "key floor s (1 core)", "first / floor"], rows))
+        if "dns" in args.sections:
+            rows = []
+            for n in args.n:
+                r = bench_dns(n, work / f"dns-{n}", args.nsupdate_max)
+                nsu = r.get("nsupdate")
+                rows.append([n, f"{r['first']:.1f}", r["updates"], f"{r['rerun']:.1f}", r["rerun_updates"],
+                             f"{nsu:.1f}" if nsu else "-", r.get("nsupdate_updates", "-"),
+                             f"{nsu / r['first']:.1f}x" if nsu else "-"])
+                print(rows[-1], file=sys.stderr, flush=True)
+            out.append(table("DNS publish to a real BIND 9 (dns role, rfc2136) vs community.general.nsupdate per record",
+                             ["domains", "role s", "UPDATEs", "re-run s", "re-run UPDATEs", "nsupdate s",
+                              "nsupdate UPDATEs", "speed-up"], rows))
+        if "apply" in args.sections:
+            rows = []
+            for n in args.n:
+                r = bench_apply(n, work / f"apply-{n}")
+                rows.append([n, f"{r['first']['wall']:.1f}", r["first"]["writes"], r["first"]["requests"],
+                             r["first"]["jmap_sets"], f"{r['rerun']['wall']:.1f}", r["rerun"]["writes"],
+                             r["rerun"]["mutating_requests"], r["rerun"]["requests"], r["rerun"]["jmap_sets"],
+                             r["rerun"]["changed"]])
+                print(rows[-1], file=sys.stderr, flush=True)
+            out.append(table("Apply converge (site.yml against the Kubernetes API and JMAP test servers)",
+                             ["domains", "first s", "API writes", "API requests", "JMAP sets", "re-run s",
+                              "re-run writes", "re-run mutating requests", "re-run requests", "re-run JMAP sets",
+                              "re-run changed"], rows))
+        if "naive" in args.sections:
+            rows = []
+            for n in [n for n in args.n if n <= args.naive_max]:
+                r = bench_naive(n, work / f"naive-{n}")
+                rows.append([n, r["records"], f"{r['ours'][0]:.1f}", f"{r['naive'][0]:.1f}",
+                             f"{r['naive'][0] / r['ours'][0]:.1f}x", f"{r['ours'][1]:.1f}", f"{r['naive'][1]:.1f}",
+                             f"{r['naive'][1] / r['ours'][1]:.1f}x"])
+                print(rows[-1], file=sys.stderr, flush=True)
+            out.append(table("Whole converge vs the naive way (per-item loops of openssl_privatekey, template, nsupdate)",
+                             ["domains", "rrsets", "ours first s", "naive first s", "speed-up", "ours re-run s",
+                              "naive re-run s", "re-run speed-up"], rows))
+    report = "\n".join(out)
+    print(report)
+    if args.write:
+        args.write.write_text("# Performance\n\nGenerated by `make benchmark` (benchmarks/run.py); numbers from one run on"
+                              " one machine, compare ratios rather than seconds.\n\n" + report)
+
+
+if __name__ == "__main__":
+    main()
