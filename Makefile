@@ -13,7 +13,7 @@ APT_PACKAGES := bind9 bind9-utils bind9-dnsutils iproute2 rsync util-linux git o
 # Integration tests run in a private network namespace: only loopback exists, nothing leaves the machine.
 NETNS := unshare -n sh -c 'ip link set lo up && exec "$$0" "$$@"'
 
-.PHONY: benchmark install apt pip get-pip link test lint sanity sanity-2.19 sanity-2.21 units integration collection-tree
+.PHONY: benchmark docs install apt pip get-pip link test lint sanity sanity-2.19 sanity-2.21 units integration collection-tree
 
 install: apt pip get-pip link
 
@@ -55,6 +55,8 @@ lint: link
 	ansible-lint
 	antsibull-changelog lint
 	antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
+	$(PYTHON) hack/check_argument_specs.py
+	$(PYTHON) hack/role_docs.py --check
 
 sanity: sanity-2.19 sanity-2.21
 
@@ -70,6 +72,10 @@ units: collection-tree
 
 integration: link
 	$(NETNS) $(PYTHON) -m pytest -p no:cacheprovider -n 2 tests/integration $(PYTEST_ARGS)
+
+# Variable reference pages (docs/roles/<role>-variables.md) from each role's argument_specs.
+docs:
+	$(PYTHON) hack/role_docs.py
 
 # Not part of `make test`: one table at 1, 10, 100 and 1000 domains, also written to docs/performance.md.
 BENCH_N ?= 1 10 100 1000
