@@ -172,6 +172,17 @@ def test_secret_string_data_is_stored_as_data(kube):
     assert code == 422 and "data[k]" in err["message"]
 
 
+def test_size_limits(kube):
+    big = "x" * (600 * 1024)
+    code, err = call(kube, "POST", ns_path("default", "configmaps"), configmap("big", a=big, b=big))
+    assert code == 422 and "Too long: must have at most 1048576 bytes" in err["message"]
+    annotated = configmap("note")
+    annotated["metadata"]["annotations"] = {"kubectl.kubernetes.io/last-applied-configuration": "y" * 300000}
+    code, err = call(kube, "POST", ns_path("default", "configmaps"), annotated)
+    assert code == 422 and "metadata.annotations: Too long" in err["message"]
+    assert call(kube, "POST", ns_path("default", "configmaps"), configmap("fits", a=big))[0] == 201
+
+
 def test_patch_flavours(kube):
     call(kube, "POST", ns_path("default", "configmaps"), configmap("a", x="1", y="2"))
     path = ns_path("default", "configmaps", "a")

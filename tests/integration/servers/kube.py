@@ -50,6 +50,8 @@ _DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+TOTAL_ANNOTATION_SIZE = 256 * 1024  # metadata.annotations, keys and values together
+MAX_DATA_SIZE = 1024 * 1024  # Secret data, ConfigMap data + binaryData
 
 
 _VALIDATED_FILES: set[str] = set()
@@ -705,15 +707,8 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
             validator = kube_schema.core_validator(self.version, rtype.api_version, rtype.kind)
             if validator is not None:
                 causes += kube_schema.errors_of(validator, obj)
-        if rtype.kind == "Secret":
-            for key, value in (obj.get("data") or {}).items():
-                if not _SECRET_KEY.match(key):
-                    causes.append((f"data[{key}]", f'Invalid value: "{key}": a valid config key must consist of '
-                                   "alphanumeric characters, '-', '_' or '.'"))
-                try:
-                    base64.b64decode(value or "", validate=True)
-                except (binascii.Error, ValueError, TypeError):
-                    causes.append((f"data[{key}]", "Invalid value: illegal base64 data"))
+        if rtype.kind in ("Secret", "ConfigMap"):
+            causes += _check_data(rtype.kind, obj)
         if rtype.label == "CustomResourceDefinition.apiextensions.k8s.io":
             spec = obj.get("spec") or {}
             expected = f"{(spec.get('names') or {}).get('plural')}.{spec.get('group')}"
@@ -953,9 +948,34 @@ def _check_metadata(rtype: ResourceType, meta: dict) -> list[tuple[str, str]]:
         if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.match(value):
             causes.append(("metadata.labels", f'Invalid value: "{value}": a valid label must be an empty string or '
                            "consist of alphanumeric characters, '-', '_' or '.', at most 63"))
-    for key, value in (meta.get("annotations") or {}).items():
+    annotations = meta.get("annotations") or {}
+    for key, value in annotations.items():
         if not isinstance(value, str):
             causes.append((f"metadata.annotations.{key}", "Invalid value: must be a string"))
+    # The limit client-side apply runs into: last-applied-configuration holds the whole manifest.
+    size = sum(len(str(k)) + len(str(v)) for k, v in annotations.items())
+    if size > TOTAL_ANNOTATION_SIZE:
+        causes.append(("metadata.annotations", f"Too long: must have at most {TOTAL_ANNOTATION_SIZE} bytes"))
+    return causes
+
+
+def _check_data(kind: str, obj: dict) -> list[tuple[str, str]]:
+    """Secret and ConfigMap keys, base64 of Secret data, and the 1 MiB limit on their content."""
+    causes, size = [], 0
+    for field in ("data", "binaryData"):
+        for key, value in (obj.get(field) or {}).items():
+            if not _SECRET_KEY.match(key):
+                causes.append((f"{field}[{key}]", f'Invalid value: "{key}": a valid config key must consist of '
+                               "alphanumeric characters, '-', '_' or '.'"))
+            if kind == "Secret" or field == "binaryData":
+                try:
+                    size += len(base64.b64decode(value or "", validate=True))
+                except (binascii.Error, ValueError, TypeError):
+                    causes.append((f"{field}[{key}]", "Invalid value: illegal base64 data"))
+            else:
+                size += len(str(value).encode())
+    if size > MAX_DATA_SIZE:
+        causes.append(("data", f"Too long: must have at most {MAX_DATA_SIZE} bytes"))
     return causes
 
 
