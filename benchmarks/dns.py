@@ -21,7 +21,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if pathlib.Path(p or ".").resolve() != ROOT / "benchmarks"]
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
 
-from servers.ansible import run_playbook  # noqa: E402  pylint: disable=wrong-import-position
+from servers.ansible import ensure_collection_link, run_playbook  # noqa: E402  pylint: disable=wrong-import-position
 from servers.bind import BindServer  # noqa: E402  pylint: disable=wrong-import-position
 
 HOST_ZONE = "bench-host.test"
@@ -75,6 +75,23 @@ def nsupdate_play(bind: BindServer, records: list[dict]) -> list[dict]:
     }]}]
 
 
+def read_cost(bind: BindServer, names: list[str]) -> dict[str, float]:
+    """Seconds to read and plan every zone (check mode, nothing sent), by AXFR and by queries."""
+    sys.path.insert(0, str(ensure_collection_link()))
+    # pylint: disable-next=import-outside-toplevel
+    from ansible_collections.openova.stalwart.plugins.module_utils import _dns_records, _rfc2136
+    rrsets = _dns_records.compute(_dns_records.Settings(
+        domains=[{"name": d} for d in names] + [{"name": HOST_ZONE}], mail_host=MAIL_HOST, mail_host_ipv4=["192.0.2.25"]))
+    server = _rfc2136.Server(bind.host, bind.port, bind.key_name, bind.key_secret)
+    costs = {}
+    for method in ("axfr", "query"):
+        start = time.monotonic()
+        results = _rfc2136.publish(server, rrsets, "present", check_mode=True, read_method=method)
+        costs[method] = time.monotonic() - start
+        assert not any(r.changed for r in results), f"{method}: zones differ after publishing"
+    return costs
+
+
 def timed(play: list[dict], work: pathlib.Path) -> tuple[float, object]:
     start = time.monotonic()
     result = run_playbook(play, work, json_output=True)
@@ -102,8 +119,10 @@ def main() -> None:
                 second, result = timed(role_play(bind, names), work / "role2")
                 updates_second = update_count(bind) - updates_first
                 rrsets = len(compute_records(names, work / "records"))
+                reads = read_cost(bind, names)
             row = {"n": n, "rrsets": rrsets, "role_s": first, "role_rerun_s": second, "role_updates": updates_first,
-                   "role_reported": sent, "role_rerun_updates": updates_second}
+                   "role_reported": sent, "role_rerun_updates": updates_second,
+                   "read_axfr_s": reads["axfr"], "read_query_s": reads["query"]}
             if n <= args.nsupdate_max:
                 names = domains(n, "nsu")
                 records = compute_records(names, work / "records-nsu")
@@ -113,12 +132,14 @@ def main() -> None:
             rows.append(row)
             print(row, file=sys.stderr, flush=True)
     print(f"{'N':>5} {'rrsets':>7} {'role s':>8} {'re-run s':>9} {'UPDATEs':>8} {'re-run UPD':>10}"
+          f" {'read AXFR s':>11} {'read query s':>12}"
           f" {'nsupdate s':>11} {'nsupdate UPD':>13} {'speed-up':>9}")
     for row in rows:
         nsu = row.get("nsupdate_s")
         ratio = f"{nsu / row['role_s']:.1f}x" if nsu else "-"
         print(f"{row['n']:>5} {row['rrsets']:>7} {row['role_s']:>8.1f} {row['role_rerun_s']:>9.1f}"
               f" {row['role_updates']:>8} {row['role_rerun_updates']:>10}"
+              f" {row['read_axfr_s']:>11.2f} {row['read_query_s']:>12.2f}"
               f" {(f'{nsu:.1f}' if nsu else '-'):>11} {row.get('nsupdate_updates', '-'):>13}"
               f" {ratio:>9}")
 
