@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Every role's meta/argument_specs.yml equals its defaults/main.yml (run by `make lint`).
 
 For each role: the main entry point documents exactly the variables of defaults/main.yml; a documented default

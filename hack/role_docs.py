@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write docs/roles/<role>-variables.md for every public role from its meta/argument_specs.yml.
 
     python3 hack/role_docs.py           # regenerate
@@ -23,6 +22,7 @@ MARKUP = re.compile(r"\b([BCIMOVLUER])\(([^)]*)\)")
 def markdown(text) -> str:
     if isinstance(text, list):
         text = " ".join(str(part) for part in text)
+
     def repl(match):
         kind, body = match.groups()
         if kind == "B":
@@ -30,7 +30,7 @@ def markdown(text) -> str:
         if kind == "I":
             return f"*{body}*"
         if kind == "L":
-            label, _, url = body.partition(",")
+            label, url = (body.split(",", 1) + [""])[:2]
             return f"[{label.strip()}]({url.strip()})"
         if kind == "U":
             return f"<{body}>"

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import base64
-import os
 import pathlib
 import secrets
 import subprocess
@@ -117,4 +116,3 @@ class BindServer:
     def rndc_stop_serving(self) -> None:
         """Stop named (for fault tests)."""
         self.stop()
-
