@@ -7,11 +7,14 @@ import base64
 import pathlib
 import secrets
 import subprocess
+import time
 import typing as t
 
+import dns.exception
 import dns.message
 import dns.name
 import dns.query
+import dns.rcode
 import dns.rdatatype
 import dns.tsigkeyring
 
@@ -75,10 +78,28 @@ class BindServer:
         )
         try:
             wait_for_port(self.port)
+            self._wait_for_zones()
         except TimeoutError:
             self.stop()
             raise RuntimeError("named did not start:\n" + (self.workdir / "named.log").read_text()) from None
         return self
+
+    def _wait_for_zones(self, timeout: float = 60.0) -> None:
+        """named accepts connections before it has loaded every zone: wait until each one answers its SOA."""
+        deadline = time.monotonic() + timeout
+        pending = list(self.zones)
+        while pending:
+            request = dns.message.make_query(dns.name.from_text(pending[-1]), dns.rdatatype.SOA)
+            try:
+                response = dns.query.tcp(request, self.host, port=self.port, timeout=2)
+                if response.rcode() == dns.rcode.NOERROR and response.answer:
+                    pending.pop()
+                    continue
+            except (OSError, dns.exception.DNSException):
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"zones not loaded: {pending[:5]}")
+            time.sleep(0.05)
 
     def stop(self) -> None:
         if self._proc and self._proc.poll() is None:
