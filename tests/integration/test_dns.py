@@ -402,7 +402,9 @@ def test_role_argument_specs_mirror_the_defaults():
     import yaml  # pylint: disable=import-outside-toplevel
     role = pathlib.Path(__file__).resolve().parents[2] / "roles" / "dns"
     defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text())
-    specs = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
+    entry_points = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+    specs = entry_points["main"]["options"]
+    assert entry_points["preflight"]["options"] == specs
     assert set(specs) == set(defaults)
     # Templated list defaults cannot be typed as lists in the docs: their description names the source instead.
     templated_lists = {"dns_domains": "stalwart_domains", "dns_dkim_records": "stalwart_dkim_records"}
@@ -415,3 +417,22 @@ def test_role_argument_specs_mirror_the_defaults():
         assert spec["default"] == defaults[name], name
         if "choices" in spec and "{{" not in str(defaults[name]):
             assert defaults[name] in spec["choices"], name
+
+
+@pytest.mark.parametrize("overrides,variable", [
+    ({"dns_provider": "route53"}, "dns_provider"),
+    ({"dns_spf_mechanisms": ["ip6:192.0.2.1"]}, "dns_spf_mechanisms[0]"),
+    ({}, None),
+])
+def test_preflight_entry_point_alone(playbook, tmp_path, overrides, variable):
+    """site.yml runs every role's preflight before anything is applied: it must check on its own."""
+    play = [{"hosts": "localhost", "gather_facts": False, "vars": dict({
+        "stalwart_hostname": MAIL_HOST, "stalwart_domains": [{"name": "example.org"}], "dns_provider": "none",
+    }, **overrides), "tasks": [{"name": "DNS preflight", "ansible.builtin.include_role": {
+        "name": "openova.stalwart.dns", "tasks_from": "preflight.yml"}}]}]
+    result = playbook(play)
+    if variable is None:
+        assert result.rc == 0, failures(result)
+        assert result.changed == 0
+    else:
+        assert result.rc != 0 and variable in failures(result), failures(result)
