@@ -286,6 +286,12 @@ options:
     description: Namespace of the DNSEndpoint objects.
     type: str
     default: default
+  return_records:
+    description:
+      - Return RV(records) and RV(table). Turn off to only check the input (for example in a preflight step),
+        which keeps the result small at a thousand domains.
+    type: bool
+    default: true
 notes:
   - Options O(server), O(key_name) and O(key_secret) are needed for O(provider=rfc2136).
 seealso:
@@ -321,7 +327,7 @@ EXAMPLES = r"""
 RETURN = r"""
 records:
   description: Every managed rrset.
-  returned: always
+  returned: when O(return_records)
   type: list
   elements: dict
   sample:
@@ -365,7 +371,7 @@ manifests:
   elements: dict
 table:
   description: The records as a plain-text table, to publish by hand.
-  returned: always
+  returned: when O(return_records)
   type: str
 mta_sts_policy:
   description: The MTA-STS policy text served at C(https://mta-sts.<domain>/.well-known/mta-sts.txt).
@@ -428,6 +434,7 @@ def argument_spec() -> dict:
         read_method=dict(type="str", default="auto", choices=["auto", "axfr", "query"]),
         workers=dict(type="int", default=8),
         external_dns_namespace=dict(type="str", default="default"),
+        return_records=dict(type="bool", default=True),
     )
     spec.update(_rfc2136.SERVER_ARGS)
     return spec
@@ -485,8 +492,9 @@ def main() -> None:
             raise ValueError(f"workers: expected at least 1, got {params['workers']}")
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    result = {"changed": False, "records": [r.as_dict() for r in rrsets], "zones": [], "updates_sent": 0,
-              "table": _dns_records.table(rrsets)}
+    result = {"changed": False, "zones": [], "updates_sent": 0}
+    if params["return_records"]:
+        result.update(records=[r.as_dict() for r in rrsets], table=_dns_records.table(rrsets))
     if params["mta_sts"]["enabled"]:
         result["mta_sts_policy"] = _dns_records.mta_sts_policy(params["mail_host"].lower().rstrip("."),
                                                                params["mta_sts"]["mode"], params["mta_sts"]["max_age"])
