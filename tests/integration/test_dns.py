@@ -105,6 +105,7 @@ def published(bind, playbook, tmp_path):
 
 
 def test_publish_three_domains(bind, published, tmp_path, playbook):
+    assert bind.key_secret not in published.stdout + published.stderr  # the TSIG secret is no_log
     out = records_of(published)
     records = out["records"]
     # Every record reads back from BIND as published.
@@ -256,6 +257,8 @@ def test_faults_fail_clearly_and_leave_the_zone(bind, playbook, tmp_path, label,
     result = playbook(role_play(bind, ["faults.test"], tmp_path, **dict({"stalwart_hostname": "mail.faults.test"},
                                                                         **overrides)))
     assert result.rc != 0, label
+    assert "c2VjcmV0LXRoYXQtaXMtd3JvbmctYnV0LWxvbmctZW5vdWdo" not in result.stdout
+    assert bind.key_secret not in result.stdout
     out = records_of(result)
     assert out["failed"] and message in out["msg"], out["msg"]
     assert "NOTAUTH" in out["msg"] or "REFUSED" in out["msg"] or "TSIG" in out["msg"]
