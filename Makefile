@@ -13,7 +13,7 @@ APT_PACKAGES := bind9 bind9-utils bind9-dnsutils iproute2 rsync util-linux git o
 # Integration tests run in a private network namespace: only loopback exists, nothing leaves the machine.
 NETNS := unshare -n sh -c 'ip link set lo up && exec "$$0" "$$@"'
 
-.PHONY: benchmark docs install apt pip get-pip link test lint sanity sanity-2.19 sanity-2.21 units integration collection-tree
+.PHONY: benchmark docs install apt pip get-pip link test lint sanity sanity-2.19 sanity-2.21 units integration molecule collection-tree
 
 install: apt pip get-pip link
 
@@ -48,7 +48,7 @@ collection-tree:
 	@# Unit tests read the reference data at ../shared relative to the collection, as in the checkout.
 	@if [ -d "$(CURDIR)/../shared" ]; then ln -sfn "$(CURDIR)/../shared" "$(COLL)/../shared"; fi
 
-test: lint sanity units integration
+test: lint sanity units integration molecule
 
 lint: link
 	yamllint -s .
@@ -72,6 +72,10 @@ units: collection-tree
 
 integration: link
 	$(NETNS) $(PYTHON) -m pytest -p no:cacheprovider -n 2 tests/integration $(PYTEST_ARGS)
+
+# Offline molecule scenario: render the example -> idempotence -> verify the bundle (molecule/render).
+molecule: link
+	$(NETNS) molecule test -s render
 
 # Variable reference pages (docs/roles/<role>-variables.md) from each role's argument_specs.
 docs:
