@@ -361,9 +361,17 @@ def test_operators_part(kube, shared_dir):
     assert [p["metadata"]["name"] for p in kube.list("Pod", "default")] == ["stalwart-0"]
     running = call(kube, "GET", "/api/v1/namespaces/default/pods?fieldSelector=status.phase%3DRunning")[1]["items"]
     assert [p["metadata"]["name"] for p in running] == ["stalwart-0"]
+    # volumeClaimTemplates are defaulted like upstream, so re-sending the manifest after a scale is no change.
+    assert call(kube, "PATCH", sts_path + "?fieldManager=m", sts, APPLY)[0] == 200
+    assert call(kube, "PATCH", sts_path + "?fieldManager=m", sts, APPLY)[1]["spec"]["volumeClaimTemplates"][0][
+        "spec"]["volumeMode"] == "Filesystem"
+    writes = kube.writes
+    call(kube, "PATCH", sts_path + "?fieldManager=m", sts, APPLY)
+    assert kube.writes == writes
     changed = dict(sts, spec=dict(sts["spec"], volumeClaimTemplates=[]))
     code, err = call(kube, "PUT", ns_path("default", "statefulsets", "stalwart", api="/apis/apps/v1"), changed)
     assert code == 422 and "Forbidden: updates to statefulset spec" in err["message"]
+    assert "(changed: spec.volumeClaimTemplates)" in err["message"]
 
     cert = {"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "mail"},
             "spec": {"secretName": "mail-tls", "dnsNames": ["mail.example.org"],

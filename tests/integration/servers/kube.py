@@ -847,6 +847,7 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
             self._drain()
 
     def controller_ensure(self, obj: dict, owner: dict | None = None) -> None:
+        obj = clone(obj)  # built from a stored object's parts: never share them
         rtype = self.find_type(obj["kind"], obj["apiVersion"])
         meta = obj["metadata"]
         if owner is not None:
@@ -985,10 +986,12 @@ def _immutable(rtype: ResourceType, old: dict, new: dict) -> list[tuple[str, str
     if rtype.label == "StatefulSet.apps":
         allowed = {"replicas", "ordinals", "template", "updateStrategy", "persistentVolumeClaimRetentionPolicy",
                    "minReadySeconds"}
-        if {k: v for k, v in o.items() if k not in allowed} != {k: v for k, v in n.items() if k not in allowed}:
+        differ = sorted(k for k in set(o) | set(n) if k not in allowed and o.get(k) != n.get(k))
+        if differ:
+            # The upstream message, plus which fields changed (the real server does not say).
             return [("spec", "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', "
                      "'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' "
-                     "are forbidden")]
+                     f"are forbidden (changed: {', '.join('spec.' + k for k in differ)})")]
     if rtype.label in ("Deployment.apps", "Job.batch") and o.get("selector") != n.get("selector"):
         return [("spec.selector", "Invalid value: field is immutable")]
     if rtype.label == "Job.batch" and o.get("template") != n.get("template"):
@@ -1042,6 +1045,13 @@ def _default(rtype: ResourceType, obj: dict, existing: dict | None, alloc: KubeS
         spec.setdefault("revisionHistoryLimit", 10)
         spec.setdefault("updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}})
         spec.setdefault("persistentVolumeClaimRetentionPolicy", {"whenDeleted": "Retain", "whenScaled": "Retain"})
+        for claim in spec.get("volumeClaimTemplates") or []:
+            if isinstance(claim, dict):
+                claim.setdefault("apiVersion", "v1")
+                claim.setdefault("kind", "PersistentVolumeClaim")
+                if isinstance(claim.get("spec"), dict):
+                    claim["spec"].setdefault("volumeMode", "Filesystem")
+                claim.setdefault("status", {"phase": "Pending"})
     elif rtype.label == "Deployment.apps" and isinstance(spec, dict):
         spec.setdefault("replicas", 1)
         spec.setdefault("revisionHistoryLimit", 10)
