@@ -441,3 +441,48 @@ def test_preflight_entry_point_alone(playbook, tmp_path, overrides, variable):
         assert "records" not in check and "table" not in check  # kept small at a thousand domains
     else:
         assert result.rc != 0 and variable in failures(result), failures(result)
+
+
+def test_verify_waits_for_propagation_and_times_out(bind, playbook):
+    import threading  # pylint: disable=import-outside-toplevel
+    zone = "faults.test"
+    name = f"late.{zone}"
+    records = [{"zone": zone, "domain": zone, "kind": "tlsrpt", "name": name, "type": "TXT", "ttl": 300,
+                "rdata": ['"v=TLSRPTv1; rua=mailto:tls@faults.test"'], "owner": "rrset"}]
+
+    def verify(wait):
+        return playbook([{"hosts": "localhost", "gather_facts": False, "tasks": [{
+            "name": "verify", "openova.stalwart.dns_verify": {
+                "records": records, "server": bind.host, "port": bind.port, "wait_timeout": wait, "interval": 1}}]}])
+    def publish_once_verify_runs():
+        # Publish only after the module has started checking, so its first attempt must miss the record.
+        import pathlib  # pylint: disable=import-outside-toplevel
+        import time  # pylint: disable=import-outside-toplevel
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not stop.is_set():
+            for cmdline in pathlib.Path("/proc").glob("[0-9]*/cmdline"):
+                try:
+                    if b"AnsiballZ_dns_verify" in cmdline.read_bytes():
+                        time.sleep(8)
+                        _update(bind, zone, [("replace", name, 300, "TXT", records[0]["rdata"][0])])
+                        return
+                except OSError:
+                    continue
+            time.sleep(0.1)
+    stop = threading.Event()
+    timer = threading.Thread(target=publish_once_verify_runs, daemon=True)
+    timer.start()
+    try:
+        result = verify(60)
+        out = result.task("verify")
+        assert result.rc == 0 and out["ok"], out.get("msg")
+        assert out["attempts"] > 1
+        _update(bind, zone, [("delete", name)])
+        result = verify(2)
+        out = result.task("verify")
+        assert result.rc != 0 and out["attempts"] >= 2
+        assert f"{name} TXT (tlsrpt): missing: not published" in out["msg"]
+    finally:
+        stop.set()
+        timer.join(5)
+        _update(bind, zone, [("delete", name)])
