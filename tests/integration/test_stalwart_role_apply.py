@@ -102,11 +102,16 @@ def test_one_variable_patches_only_affected_objects(converged):
     ok(converge(tmp / "run2", kube, jmap, {"stalwart_alert_queue_size": 5000}))
     assert {(v, k, n) for v, k, n in writes(kube) if k != "Pod"} == {("apply", "PrometheusRule", "stalwart")}
     kube.reset_counters()
-    ok(converge(tmp / "run3", kube, jmap, {"stalwart_alert_queue_size": 5000, "stalwart_storage_class": "fast",
-                                            "stalwart_load_balancer_ip": "192.0.2.25"}))
+    ok(converge(tmp / "run3", kube, jmap, {"stalwart_alert_queue_size": 5000, "stalwart_load_balancer_ip": "192.0.2.25",
+                                            "stalwart_resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}}))
     changed = {(k, n) for _, k, n in writes(kube) if k != "Pod"}
     assert ("Service", "stalwart-mail") in changed and ("StatefulSet", "stalwart") in changed
     assert not changed & {("ConfigMap", "stalwart-config"), ("Secret", "stalwart-dkim"), ("Ingress", "stalwart")}
+    # volumeClaimTemplates cannot change: refused before any write, naming the variable.
+    kube.reset_counters()
+    refused = converge(tmp / "run4", kube, jmap, {"stalwart_storage_class": "fast"})
+    assert refused.rc != 0 and "stalwart_storage_class" in refused.stdout
+    assert kube.counters()["writes"] == 0
 
 
 def test_image_change_stops_every_pod_first(converged):
@@ -145,3 +150,10 @@ def test_image_change_stops_every_pod_first(converged):
     kube.reset_counters()
     ok(converge(tmp / "run3", kube, jmap, {"stalwart_image": "stalwartlabs/stalwart:v0.16.19", "stalwart_log_level": "debug"}))
     assert not [w for w in kube.changes() if w.verb == "patch" and w.kind == "StatefulSet"]
+
+
+def test_check_mode_on_an_empty_cluster_writes_nothing(tmp_path, kube, jmap_server):
+    result = ok(converge(tmp_path / "run", kube, jmap_server, check=True, diff=True))
+    assert kube.counters()["writes"] == 0 and kube.get("StatefulSet", "stalwart", "mail") is None
+    assert jmap_server.set_calls == 0
+    assert result.changed > 0  # it reports what it would create
