@@ -116,39 +116,40 @@ def test_one_variable_patches_only_affected_objects(converged):
 
 def test_image_change_stops_every_pod_first(converged):
     kube, jmap, tmp = converged["kube"], converged["jmap"], converged["tmp"]
+    new_image = "stalwartlabs/stalwart:v0.16.19"
     stop = threading.Event()
-    order: list[str] = []
+    seen: list[list[str]] = []
 
-    def statefulset_controller():
-        """The part of the StatefulSet controller the test server leaves out: delete pods above spec.replicas."""
-        while not stop.is_set():
+    def watch():
+        """Record which pods exist the moment the StatefulSet first carries the new image."""
+        while not stop.is_set() and not seen:
             sts = kube.get("StatefulSet", "stalwart", "mail")
-            if sts and sts["spec"]["replicas"] == 0:
-                for pod in kube.list("Pod", "mail"):
-                    if pod["metadata"]["name"].startswith("stalwart-"):
-                        order.append(f"delete {pod['metadata']['name']} ({pod['spec']['containers'][0]['image']})")
-                        kube.handle("DELETE", f"{kube.prefix}/api/v1/namespaces/mail/pods/{pod['metadata']['name']}",
-                                    {"Authorization": f"Bearer {kube.token}"}, b"")
-            time.sleep(0.05)
+            if sts and sts["spec"]["template"]["spec"]["containers"][0]["image"] == new_image:
+                seen.append(sorted(f"{p['metadata']['name']} {p['spec']['containers'][0]['image']}"
+                                   for p in kube.list("Pod", "mail")
+                                   if p["metadata"]["name"].startswith("stalwart-")
+                                   and not p["metadata"].get("deletionTimestamp")))
+            time.sleep(0.02)
 
-    worker = threading.Thread(target=statefulset_controller, daemon=True)
+    assert [p["metadata"]["name"] for p in kube.list("Pod", "mail")] == ["stalwart-0"]
+    worker = threading.Thread(target=watch, daemon=True)
     worker.start()
     kube.reset_counters()
     try:
-        ok(converge(tmp / "run2", kube, jmap, {"stalwart_image": "stalwartlabs/stalwart:v0.16.19", "stalwart_replicas": 1}))
+        ok(converge(tmp / "run2", kube, jmap, {"stalwart_image": new_image}))
     finally:
         stop.set()
         worker.join()
-    log = [(w.verb, w.kind, w.name) for w in kube.changes() if not w.dry_run and w.kind == "StatefulSet"]
-    # First the scale to zero, then the apply that brings the new image.
-    assert log[0][0] == "patch" and log[-1][0] == "apply", log
-    assert order == ["delete stalwart-0 (stalwartlabs/stalwart:v0.16.18)"]
+    log = [w.verb for w in kube.changes() if not w.dry_run and w.kind == "StatefulSet"]
+    # First the scale to zero, then (every old pod gone) the apply that brings the new image.
+    assert log == ["patch", "apply"], log
+    assert seen == [[]], seen
     sts = kube.get("StatefulSet", "stalwart", "mail")
     assert sts["spec"]["replicas"] == 1
-    assert sts["spec"]["template"]["spec"]["containers"][0]["image"] == "stalwartlabs/stalwart:v0.16.19"
+    assert sts["spec"]["template"]["spec"]["containers"][0]["image"] == new_image
     # Without an image change there is no stop.
     kube.reset_counters()
-    ok(converge(tmp / "run3", kube, jmap, {"stalwart_image": "stalwartlabs/stalwart:v0.16.19", "stalwart_log_level": "debug"}))
+    ok(converge(tmp / "run3", kube, jmap, {"stalwart_image": new_image, "stalwart_log_level": "debug"}))
     assert not [w for w in kube.changes() if w.verb == "patch" and w.kind == "StatefulSet"]
 
 
