@@ -454,6 +454,7 @@ def test_verify_waits_for_propagation_and_times_out(bind, playbook):
         return playbook([{"hosts": "localhost", "gather_facts": False, "tasks": [{
             "name": "verify", "openova.stalwart.dns_verify": {
                 "records": records, "server": bind.host, "port": bind.port, "wait_timeout": wait, "interval": 1}}]}])
+
     def publish_once_verify_runs():
         # Publish only after the module has started checking, so its first attempt must miss the record.
         import pathlib  # pylint: disable=import-outside-toplevel
