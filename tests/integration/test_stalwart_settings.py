@@ -147,7 +147,7 @@ def test_connection_refused_timeout_and_bounded_retry(jmap_server, playbook):
     port = free_port()
     refused = _apply_raw(playbook, jmap_server, [DOMAIN], url=f"http://127.0.0.1:{port}")
     msg = refused.task("apply")["msg"]
-    assert f"cannot reach http://127.0.0.1:{port}/jmap/session" in msg and "gave up after 3 attempts" in msg
+    assert f"cannot reach http://127.0.0.1:{port}/" in msg and "Connection refused" in msg and "gave up after 3 attempts" in msg
 
     jmap_server.delay = 1.5
     started = time.monotonic()
@@ -239,7 +239,7 @@ def test_a_thousand_domains_converge_in_few_requests(jmap_server, playbook):
     second = playbook(plays(jmap_server, config))
     second_seconds = time.monotonic() - started
     assert second.task("apply")["changed"] is False and second.task("apply")["set_calls"] == 0
-    assert second.task("apply")["requests"] <= 4
+    assert second.task("apply")["requests"] <= 5  # schema, session, reads
     print(f"1000 domains: first apply {first_seconds:.1f}s ({applied['requests']} requests, {applied['set_calls']} set calls), "
           f"converged re-run {second_seconds:.1f}s ({second.task('apply')['requests']} requests)")
 
