@@ -5,7 +5,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 # ansible-core 2.21 needs Python >= 3.12: use pyenv's 3.12 when there is one.
 PY312 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) $(shell command -v python3.12))
-BUILD ?= $(CURDIR)/build
+# Outside the checkout: inside a git work tree ansible-test lists files with git, which ignores build output.
+BUILD ?= $(or $(TMPDIR),/tmp)/openova-stalwart-build
 COLL := $(BUILD)/ansible_collections/openova/stalwart
 LINK := $(CURDIR)/.ansible/collections/ansible_collections/openova/stalwart
 APT_PACKAGES := bind9 bind9-utils bind9-dnsutils iproute2 rsync util-linux git openssl \
