@@ -27,7 +27,7 @@ def operator_manifest(shared_dir, tmp_path_factory) -> pathlib.Path:
 def rendered(shared_dir, operator_manifest, tmp_path_factory):
     """The example rendered twice into one directory: (first run, digest after it, second run, render dir)."""
     work = tmp_path_factory.mktemp("site")
-    extra = {"openova_stalwart_render_dir": str(work / "render"), "cnpg_operator_manifest_url": str(operator_manifest)}
+    extra = {"openova_stalwart_render_dir": str(work / "render"), "cnpg_operator_install": True, "cnpg_operator_manifest_url": str(operator_manifest)}
     first = run_playbook(SITE, work / "run1", inventory=INVENTORY, extra_vars=extra)
     assert first.rc == 0, first.stdout[-4000:] + first.stderr[-2000:]
     digest = bundle.tree_digest(work / "render")
@@ -98,7 +98,7 @@ def test_second_render_changes_nothing(rendered):
 ])
 def test_bad_input_fails_in_preflight_with_nothing_written(operator_manifest, tmp_path, variable, value, message):
     render = tmp_path / "render"
-    extra = {"openova_stalwart_render_dir": str(render), "cnpg_operator_manifest_url": str(operator_manifest),
+    extra = {"openova_stalwart_render_dir": str(render), "cnpg_operator_install": True, "cnpg_operator_manifest_url": str(operator_manifest),
              variable: value}
     result = run_playbook(SITE, tmp_path / "run", inventory=INVENTORY, extra_vars=extra)
     assert result.rc != 0
@@ -108,7 +108,7 @@ def test_bad_input_fails_in_preflight_with_nothing_written(operator_manifest, tm
 
 def test_stale_files_of_a_component_are_pruned(operator_manifest, tmp_path, shared_dir):
     render = tmp_path / "render"
-    base = {"openova_stalwart_render_dir": str(render), "cnpg_operator_manifest_url": str(operator_manifest)}
+    base = {"openova_stalwart_render_dir": str(render), "cnpg_operator_install": True, "cnpg_operator_manifest_url": str(operator_manifest)}
     with_monitor = run_playbook(SITE, tmp_path / "run1", inventory=INVENTORY, args=["--tags", "cnpg"],
                                 extra_vars=dict(base, cnpg_pod_monitor=True))
     assert with_monitor.rc == 0, with_monitor.stdout[-3000:]
