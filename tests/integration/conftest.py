@@ -17,7 +17,7 @@ from servers.bind import BindServer  # noqa: E402  pylint: disable=wrong-import-
 
 SHARED = pathlib.Path(__file__).resolve().parents[2].parent / "shared"
 
-BIND_ZONES = ["example.com", "example.net", "example.org", "dkim.test", "drift.test", "faults.test"]
+BIND_ZONES = ["example.com", "example.net", "example.org", "dkim.test", "drift.test", "faults.test", "rotate.test"]
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,154 @@
+# -*- coding: utf-8 -*-
+"""playbooks/dkim_rotate.yml in render mode against a real BIND 9: one phase per run (start, switch, overlap,
+retire), each run repeated with no change, a check run changing nothing, and at every step a message signed
+with the signing key verifying with dkimpy against the live zone."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import pathlib
+import re
+
+import dkim
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from servers.ansible import REPO, run_playbook
+
+PLAYBOOK = REPO / "playbooks" / "dkim_rotate.yml"
+INVENTORY = REPO / "examples" / "inventory.yml"
+DOMAIN = "rotate.test"
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+PHASE = "openova.stalwart.stalwart : Decide the rotation phase"
+MESSAGE = (b"From: alice@rotate.test\r\nTo: bob@example.com\r\nSubject: rotation\r\n"
+           b"Date: Thu, 01 Jan 2026 00:00:00 +0000\r\nMessage-ID: <1@rotate.test>\r\n\r\nHello.\r\n")
+
+
+def at(days: float) -> str:
+    return (T0 + dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture
+def rotate(bind, tmp_path):
+    render = tmp_path / "render"
+    runs = iter(range(1000))
+
+    def _run(now: str, check: bool = False, **extra):
+        extra_vars = {
+            "openova_stalwart_render_dir": str(render),
+            "stalwart_hostname": f"mail.{DOMAIN}",
+            "stalwart_domains": [{"name": DOMAIN}],
+            "cnpg_operator_install": False,
+            "dns_provider": "rfc2136",
+            "dns_rfc2136_server": bind.host,
+            "dns_rfc2136_port": bind.port,
+            "dns_rfc2136_key_name": bind.key_name,
+            "dns_rfc2136_key_secret": bind.key_secret,
+            "dns_mail_host_ipv4": ["192.0.2.25"],
+            "dns_verify_resolvers": [bind.host],
+            "dns_verify_resolver_port": bind.port,
+            "dns_verify_wait_timeout": 5,
+            "stalwart_dkim_rotate_now": now,
+            **extra,
+        }
+        result = run_playbook(PLAYBOOK, tmp_path / f"run{next(runs)}", inventory=INVENTORY, extra_vars=extra_vars,
+                              check=check, diff=check)
+        assert result.rc == 0, result.stdout[-4000:] + result.stderr[-3000:]
+        return result
+
+    _run.render = render
+    return _run
+
+
+def snapshot(root: pathlib.Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def signing_selectors(render: pathlib.Path) -> set[str]:
+    plan = (render / "stalwart" / "plan.ndjson").read_text()
+    return set(re.findall(r"/etc/stalwart/dkim/([a-z0-9-]+)\._domainkey\.rotate\.test\.pem", plan))
+
+
+def published(bind, selector: str) -> bool:
+    return bool(bind.query(f"{selector}._domainkey.{DOMAIN}", "TXT"))
+
+
+def assert_signed_mail_verifies(bind, render: pathlib.Path, selector: str):
+    """A message signed with ``selector``'s key verifies through the live zone (dkimpy)."""
+    def dnsfunc(name, timeout=5):
+        return b"".join(bind.query(name.decode().rstrip("."), "TXT")[0].strings)
+    pem = (render / "secrets" / "dkim" / f"{selector}._domainkey.{DOMAIN}.pem").read_bytes()
+    headers = [b"from", b"to", b"subject", b"date"]
+    if selector.endswith("-ed25519"):
+        seed = serialization.load_pem_private_key(pem, None).private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+        signed = dkim.sign(MESSAGE, selector.encode(), DOMAIN.encode(), base64.b64encode(seed),
+                           signature_algorithm=b"ed25519-sha256", include_headers=headers) + MESSAGE
+    else:
+        signed = dkim.sign(MESSAGE, selector.encode(), DOMAIN.encode(), pem, include_headers=headers) + MESSAGE
+    assert dkim.verify(signed, dnsfunc=dnsfunc), selector
+
+
+def assert_every_signing_key_verifies(bind, render):
+    selectors = signing_selectors(render)
+    assert selectors
+    for selector in selectors:
+        assert published(bind, selector), selector
+        assert_signed_mail_verifies(bind, render, selector)
+    return selectors
+
+
+def state(render):
+    return json.loads((render / "secrets" / "dkim-rotation.json").read_text())
+
+
+def test_rotation_never_leaves_mail_without_a_valid_key(bind, rotate):
+    render = rotate.render
+    first = rotate(at(0))
+    assert first.task(PHASE)["phase"] == "steady"
+    assert assert_every_signing_key_verifies(bind, render) == {"s1-rsa", "s1-ed25519"}
+    assert [g["prefix"] for g in state(render)["generations"]] == ["s1"]
+
+    # Start: s2 generated and published, s1 still signs. Forcing again at once changes nothing.
+    start = rotate(at(1), stalwart_dkim_rotate_force=True)
+    assert start.task(PHASE)["phase"] == "start" and start.changed > 0
+    assert published(bind, "s2-rsa") and published(bind, "s2-ed25519")
+    assert (render / "secrets" / "dkim" / f"s2-rsa._domainkey.{DOMAIN}.pem").is_file()
+    assert assert_every_signing_key_verifies(bind, render) == {"s1-rsa", "s1-ed25519"}
+    again = rotate(at(1), stalwart_dkim_rotate_force=True)
+    assert again.task(PHASE)["phase"] == "wait" and again.changed == 0
+    before = snapshot(render)
+
+    # A check run reports the switch and changes nothing.
+    checked = rotate(at(1.1), check=True)
+    assert checked.task(PHASE)["phase"] == "switch"
+    assert snapshot(render) == before and assert_every_signing_key_verifies(bind, render) == {"s1-rsa", "s1-ed25519"}
+
+    # Switch (after the settle time, verified on BIND): s2 signs, s1 stays published.
+    switch = rotate(at(1.1))
+    assert switch.task(PHASE)["phase"] == "switch" and switch.changed > 0
+    assert assert_every_signing_key_verifies(bind, render) == {"s2-rsa", "s2-ed25519"}
+    assert published(bind, "s1-rsa") and published(bind, "s1-ed25519")
+    assert_signed_mail_verifies(bind, render, "s1-rsa")  # mail signed before the switch still verifies
+    assert rotate(at(1.1)).changed == 0
+
+    # Inside the overlap nothing changes; s1 is still published.
+    overlap = rotate(at(8.09))
+    assert overlap.task(PHASE)["phase"] == "overlap" and overlap.changed == 0
+    assert published(bind, "s1-rsa")
+
+    # After the overlap s1 leaves DNS and the key store; s2 keeps signing.
+    retire = rotate(at(8.2))
+    assert retire.task(PHASE)["phase"] == "retire" and retire.changed > 0
+    assert not published(bind, "s1-rsa") and not published(bind, "s1-ed25519")
+    assert sorted(p.name for p in (render / "secrets" / "dkim").glob("*.pem")) == [
+        f"s2-ed25519._domainkey.{DOMAIN}.pem", f"s2-rsa._domainkey.{DOMAIN}.pem"]
+    secret = (render / "secrets").rglob("*dkim*.yaml")
+    assert not any("s1-rsa" in p.read_text() for p in secret)
+    assert assert_every_signing_key_verifies(bind, render) == {"s2-rsa", "s2-ed25519"}
+    assert [g["prefix"] for g in state(render)["generations"]] == ["s2"]
+    final = rotate(at(8.2))
+    assert final.task(PHASE)["phase"] == "steady" and final.changed == 0
