@@ -23,6 +23,9 @@ import time
 import typing as t
 from urllib.parse import urljoin, urlsplit
 
+from ansible.module_utils.six.moves.urllib.error import HTTPError
+from ansible.module_utils.urls import open_url
+
 USING = ["urn:ietf:params:jmap:core", "urn:stalwart:jmap"]
 MASK = "********"
 # Keys whose string values are secrets (masked in diffs and results).
@@ -37,6 +40,19 @@ class JmapError(Exception):
 
 # A transport takes (method, url, body or None, headers, timeout) and returns (status, body bytes, headers).
 Transport = t.Callable[[str, str, t.Optional[bytes], dict, float], t.Tuple[int, bytes, dict]]
+
+
+def open_url_transport(validate_certs: bool, ca_path: str | None) -> Transport:
+    """A :data:`Transport` over Ansible's ``open_url`` with the module's TLS options."""
+    def send(method: str, url: str, body: bytes | None, headers: dict, timeout: float) -> tuple[int, bytes, dict]:
+        try:
+            response = open_url(url, data=body, headers=headers, method=method, validate_certs=validate_certs,
+                                ca_path=ca_path, timeout=timeout, follow_redirects="safe")
+            return response.getcode(), response.read(), dict(response.headers)
+        except HTTPError as exc:
+            return exc.code, exc.read() or b"", dict(exc.headers or {})
+
+    return send
 
 
 class Client:

@@ -26,9 +26,6 @@ import typing as t
 import uuid
 from urllib.parse import urljoin, urlsplit
 
-from ansible.module_utils.six.moves.urllib.error import HTTPError
-from ansible.module_utils.urls import open_url
-
 from ansible_collections.openova.stalwart.plugins.module_utils import _jmap, _validate
 
 JMAP_CORE = "urn:ietf:params:jmap:core"
@@ -573,19 +570,6 @@ class SmokeTest:
 def _quietly(func: t.Callable[[], t.Any]) -> None:
     with contextlib.suppress(OSError, smtplib.SMTPException, imaplib.IMAP4.error, ValueError):
         func()
-
-
-def open_url_transport(validate_certs: bool, ca_path: str | None) -> _jmap.Transport:
-    """A :data:`_jmap.Transport` over Ansible's ``open_url`` with the module's TLS options."""
-    def send(method: str, url: str, body: bytes | None, headers: dict, timeout: float) -> tuple[int, bytes, dict]:
-        try:
-            response = open_url(url, data=body, headers=headers, method=method, validate_certs=validate_certs,
-                                ca_path=ca_path, timeout=timeout, follow_redirects="safe")
-            return response.getcode(), response.read(), dict(response.headers)
-        except HTTPError as exc:
-            return exc.code, exc.read() or b"", dict(exc.headers or {})
-
-    return send
 
 
 def jmap_client(params: SmokeParams, transport: _jmap.Transport) -> MailClient | None:

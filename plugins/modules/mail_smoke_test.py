@@ -229,7 +229,7 @@ deleted:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.openova.stalwart.plugins.module_utils import _smoke
+from ansible_collections.openova.stalwart.plugins.module_utils import _jmap, _smoke
 
 
 def main() -> None:
@@ -260,7 +260,7 @@ def main() -> None:
         params = _smoke.build_params(module.params)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    transport = _smoke.open_url_transport(params.validate_certs, params.ca_path)
+    transport = _jmap.open_url_transport(params.validate_certs, params.ca_path)
     result = _smoke.SmokeTest(params, module.check_mode, jmap=_smoke.jmap_client(params, transport)).run()
     if result["failed_step"]:
         module.fail_json(**result)

@@ -131,23 +131,10 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
-from ansible.module_utils.six.moves.urllib.error import HTTPError
-from ansible.module_utils.urls import open_url
 
 from ansible_collections.openova.stalwart.plugins.module_utils import _jmap
 from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_plan
 from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_schema
-
-
-def transport(validate_certs: bool, ca_path: str | None):
-    def send(method, url, body, headers, timeout):
-        try:
-            response = open_url(url, data=body, headers=headers, method=method, validate_certs=validate_certs,
-                                ca_path=ca_path, timeout=timeout, follow_redirects="safe")
-            return response.getcode(), response.read(), dict(response.headers)
-        except HTTPError as exc:
-            return exc.code, exc.read() or b"", dict(exc.headers or {})
-    return send
 
 
 def load_plan(module: AnsibleModule) -> list:
@@ -193,7 +180,7 @@ def main() -> None:
             if not isinstance(item.get("scope") or {}, dict):
                 raise ValueError(f"reconcile[{index}].scope must be a dictionary")
         client = _jmap.Client(params["url"], params["username"], params["password"],
-                              transport(params["validate_certs"], params["ca_path"]), timeout=params["timeout"])
+                              _jmap.open_url_transport(params["validate_certs"], params["ca_path"]), timeout=params["timeout"])
         secrets = collections.ChainMap({k: to_native(v) for k, v in params["secrets"].items()}, os.environ)
         schema = None
         if params["schema_check"]:
