@@ -43,11 +43,7 @@ def role_play(bind: BindServer, names: list[str]) -> list[dict]:
         "openova_stalwart_mode": "apply",
         "stalwart_hostname": MAIL_HOST,
         "stalwart_domains": [{"name": d} for d in names] + [{"name": HOST_ZONE}],
-        "dns_provider": "rfc2136",
-        "dns_rfc2136_server": bind.host,
-        "dns_rfc2136_port": bind.port,
-        "dns_rfc2136_key_name": bind.key_name,
-        "dns_rfc2136_key_secret": bind.key_secret,
+        **bind.role_vars(),
         "dns_mail_host_ipv4": ["192.0.2.25"],
         "dns_verify": False,
     }, "tasks": [{"name": "dns", "ansible.builtin.include_role": {"name": "openova.stalwart.dns"}}]}]

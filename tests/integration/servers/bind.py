@@ -18,7 +18,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.tsigkeyring
 
-from .common import free_port, wait_for_port
+from .common import free_port, stop_process, wait_for_port
 
 ZONE_TEMPLATE = """$TTL 300
 @   IN SOA ns1.{zone}. hostmaster.{zone}. ( 1 3600 600 86400 300 )
@@ -102,12 +102,7 @@ class BindServer:
             time.sleep(0.05)
 
     def stop(self) -> None:
-        if self._proc and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
+        stop_process(self._proc)
         self._proc = None
 
     def __enter__(self) -> "BindServer":
@@ -120,6 +115,11 @@ class BindServer:
     @property
     def keyring(self) -> dict:
         return dns.tsigkeyring.from_text({self.key_name: (self.algorithm, self.key_secret)})
+
+    def role_vars(self) -> dict:
+        """The dns role's variables that publish to this server over RFC 2136."""
+        return {"dns_provider": "rfc2136", "dns_rfc2136_server": self.host, "dns_rfc2136_port": self.port,
+                "dns_rfc2136_key_name": self.key_name, "dns_rfc2136_key_secret": self.key_secret}
 
     def query(self, name: str, rdtype: str) -> list:
         """Return the rdatas of one rrset, asked of this server directly (empty when absent)."""

@@ -8,7 +8,7 @@ import pathlib
 import subprocess
 import sys
 
-from .common import free_port, wait_for_port
+from .common import free_port, stop_process, wait_for_port
 
 
 class S3Server:
@@ -41,12 +41,7 @@ class S3Server:
         return self
 
     def stop(self) -> None:
-        if self._proc and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
+        stop_process(self._proc)
         self._proc = None
 
     def client(self):
