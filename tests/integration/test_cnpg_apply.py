@@ -44,9 +44,9 @@ def writes(kube):
 def test_converge_in_order_then_nothing_to_do(kube, operators, tmp_path):
     first = ok(converge(tmp_path / "run1", kube, operators))
     done = writes(kube)
-    kinds = [kind for _, kind, _ in done]
+    kinds = [write[1] for write in done]
     assert kinds.index("Deployment") < kinds.index("Cluster") < kinds.index("Tenant")
-    assert all(verb == "apply" for verb, _, _ in done)
+    assert all(write[0] == "apply" for write in done)
     cluster = kube.get("Cluster.postgresql.cnpg.io", "stalwart-db", "mail")
     assert cluster["spec"]["instances"] == 2
     assert cluster["metadata"]["managedFields"][0]["manager"] == "openova.stalwart"

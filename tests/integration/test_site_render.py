@@ -49,14 +49,14 @@ def _secret_values(render: pathlib.Path) -> list[str]:
 
 
 def test_bundle_is_complete_valid_and_safe(rendered, shared_dir):
-    first, _, _, render = rendered
+    first, render = rendered[0], rendered[3]
     assert first.changed > 0
     docs = bundle.check_bundle(render, shared_dir, _secret_values(render))
     kinds = {(d["kind"], d["metadata"]["name"]) for d in docs["kubernetes"] if d.get("kind") != "Kustomization"}
     assert ("Namespace", "mail") in kinds and ("Namespace", "cnpg-system") in kinds
     assert ("CustomResourceDefinition", "clusters.postgresql.cnpg.io") in kinds
     assert ("Cluster", "stalwart-db") in kinds
-    assert any(kind == "StatefulSet" for kind, _ in kinds)
+    assert any(pair[0] == "StatefulSet" for pair in kinds)
     listed = yaml.safe_load((render / "kubernetes" / "kustomization.yaml").read_text())["resources"]
     order = [entry.split("/")[0] for entry in listed]
     assert order == sorted(order) and order[0] == "00-namespaces"
@@ -69,7 +69,7 @@ def test_bundle_is_complete_valid_and_safe(rendered, shared_dir):
 
 
 def test_cluster_uses_the_settings_and_the_app_secret_is_never_copied(rendered):
-    _, _, _, render = rendered
+    render = rendered[3]
     cluster = yaml.safe_load(next((render / "kubernetes" / "20-cnpg").glob("*-cluster-stalwart-db.yaml")).read_text())
     assert cluster["spec"]["instances"] == 2
     assert cluster["spec"]["storage"]["size"] == "10Gi"
@@ -81,7 +81,7 @@ def test_cluster_uses_the_settings_and_the_app_secret_is_never_copied(rendered):
 
 
 def test_second_render_changes_nothing(rendered):
-    _, digest, second, render = rendered
+    digest, second, render = rendered[1:]
     assert second.rc == 0, second.stdout[-4000:]
     assert second.changed == 0, [t["task"]["name"] for p in second.data["plays"] for t in p["tasks"]
                                  if any(h.get("changed") for h in t["hosts"].values())]

@@ -227,7 +227,7 @@ def test_options_shape_the_manifests(tmp_path, shared_dir):
     result = render(tmp_path / "run", out, extra)
     assert result.rc == 0, result.stdout[-5000:]
     docs = by_kind([d for d in load_documents(out / "kubernetes") if d["kind"] != "Kustomization"])
-    kinds = {k for k, _ in docs}
+    kinds = {pair[0] for pair in docs}
     assert "HTTPRoute" in kinds and "Ingress" not in kinds
     assert not kinds & {"ServiceMonitor", "PrometheusRule", "NetworkPolicy"}
     assert ("ConfigMap", "stalwart-dashboard") not in docs
@@ -276,7 +276,7 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize("extra,variable", BAD_INPUTS, ids=[v for _, v in BAD_INPUTS])
+@pytest.mark.parametrize("extra,variable", BAD_INPUTS, ids=[case[1] for case in BAD_INPUTS])
 def test_bad_input_fails_before_writing(tmp_path, extra, variable):
     out = tmp_path / "render"
     result = render(tmp_path / "run", out, extra)
@@ -308,7 +308,7 @@ def test_alert_and_dashboard_metrics_are_stalwart_metrics(rendered, shared_dir):
     exprs += [t["expr"] for p in panels for t in p["targets"]]
     used = set()
     for expr in exprs:
-        used |= {m for m in re.findall(r"\b([a-z][a-z0-9_]*)\s*\{", expr)}
+        used |= set(re.findall(r"\b([a-z][a-z0-9_]*)\s*\{", expr))
     used = {m if m in known else re.sub(r"_(bucket|sum|count)$", "", m) for m in used}
     assert used - known - {"up", "kube_pod_status_ready"} == set()
     assert {"queue_count", "auth_failed", "message_ingest_spam", "delivery_dsn_perm_fail",
