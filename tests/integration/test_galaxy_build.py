@@ -14,8 +14,8 @@ import yaml
 from servers.ansible import REPO
 
 MODULES = sorted(p.stem for p in (REPO / "plugins" / "modules").glob("*.py") if p.stem != "__init__")
-# Roles whose name starts with "_" are internal building blocks; every public role documents its options.
-PUBLIC_ROLES = sorted(p.name for p in (REPO / "roles").iterdir() if not p.name.startswith("_"))
+# Every role documents its options; "_" roles are internal building blocks but still carry argument specs.
+PUBLIC_ROLES = sorted(p.name for p in (REPO / "roles").iterdir() if (p / "meta" / "argument_specs.yml").is_file())
 
 
 @pytest.fixture(scope="module")
