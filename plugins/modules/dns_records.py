@@ -380,12 +380,12 @@ mta_sts_policy:
 """
 
 import os
-import tempfile
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.openova.stalwart.plugins.module_utils import _dns_records, _rfc2136
+from ansible_collections.openova.stalwart.plugins.module_utils._files import read_text, write_atomic
 
 DMARC = {
     "policy": {"type": "str", "default": "reject", "choices": ["none", "quarantine", "reject"]},
@@ -458,11 +458,7 @@ def write_zonefiles(module: AnsibleModule, directory: str, files: dict, absent: 
     for name, content in sorted(files.items()):
         path = os.path.join(directory, name)
         paths.append(path)
-        try:
-            with open(path, encoding="utf-8") as handle:
-                before = handle.read()
-        except FileNotFoundError:
-            before = None
+        before = read_text(path)
         after = None if absent else content
         if before == after:
             continue
@@ -472,12 +468,7 @@ def write_zonefiles(module: AnsibleModule, directory: str, files: dict, absent: 
         if after is None:
             os.unlink(path)
             continue
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(after)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        write_atomic(path, after)
     return paths, diffs
 
 

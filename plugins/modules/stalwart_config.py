@@ -407,6 +407,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_plan as plan_lib
+from ansible_collections.openova.stalwart.plugins.module_utils._files import read_text, write_atomic
 
 _SECRET_ENV = {"type": "str", "no_log": False}
 
@@ -486,14 +487,6 @@ def argument_spec() -> dict:
     )
 
 
-def _read(path: str) -> str | None:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-
-
 def main() -> None:
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     try:
@@ -511,18 +504,14 @@ def main() -> None:
         result["files"] = sorted(files)
         before, after = [], []
         for path, content in sorted(files.items()):
-            old = _read(path)
+            old = read_text(path)
             if old == content:
                 continue
             result["changed"] = True
             before.append(dict(before_header=path, before=old or ""))
             after.append(dict(after_header=path, after=content))
             if not module.check_mode:
-                os.makedirs(dest, exist_ok=True)
-                tmp = f"{path}.tmp"
-                with open(tmp, "w", encoding="utf-8") as handle:
-                    handle.write(content)
-                module.atomic_move(tmp, path)
+                write_atomic(path, content)
         if module._diff and before:
             result["diff"] = [dict(before_header=b["before_header"], before=b["before"], after_header=a["after_header"], after=a["after"])
                               for b, a in zip(before, after)]
