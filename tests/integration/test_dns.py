@@ -262,14 +262,18 @@ def test_faults_fail_clearly_and_leave_the_zone(bind, playbook, tmp_path, label,
 
 
 def test_server_down_fails_clearly(playbook, tmp_path):
+    from servers.bind import BindServer  # pylint: disable=import-outside-toplevel
     from servers.common import free_port  # pylint: disable=import-outside-toplevel
 
-    class Down:
+    class Down:  # a server nobody listens on: only its connection details exist
         host, port, key_name, key_secret = "127.0.0.1", free_port(), "k.", "c2VjcmV0c2VjcmV0c2VjcmV0"
-    result = playbook(role_play(Down, ["faults.test"], tmp_path, stalwart_hostname="mail.faults.test"))
+        role_vars = BindServer.role_vars
+
+    down = Down()
+    result = playbook(role_play(down, ["faults.test"], tmp_path, stalwart_hostname="mail.faults.test"))
     assert result.rc != 0
     msg = records_of(result)["msg"]
-    assert f"cannot reach DNS server 127.0.0.1:{Down.port}" in msg and "refused" in msg.lower(), msg
+    assert f"cannot reach DNS server 127.0.0.1:{down.port}" in msg and "refused" in msg.lower(), msg
 
 
 BAD_INPUT = [
