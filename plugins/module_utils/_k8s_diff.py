@@ -57,3 +57,43 @@ def pending(lookups: t.Iterable[dict[str, t.Any]]) -> list[dict[str, t.Any]]:
         if needs_apply(result["item"], live):
             out.append(result["item"])
     return out
+
+
+def field_value(obj: dict[str, t.Any] | None, path: str) -> t.Any:
+    """The value at a dotted ``path`` (``status.readyReplicas``) of ``obj``; None when any step is missing."""
+    value: t.Any = obj
+    for step in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(step)
+    return value
+
+
+def wait_label(wait: dict[str, t.Any]) -> str:
+    """``Kind namespace/name condition`` or ``Kind namespace/name field=value``, for messages."""
+    what = f"{wait['field']}={wait.get('value')}" if wait.get("field") else wait.get("condition") or "Ready"
+    return f"{wait['kind']} {wait.get('namespace') or ''}/{wait['name']} {what}"
+
+
+def unmet(waits: t.Iterable[dict[str, t.Any]], lives: t.Sequence[dict[str, t.Any] | None]) -> list[str]:
+    """The waits not reached yet by the live objects (``lives[i]`` is the object of ``waits[i]``, None if missing).
+
+    A wait names either a ``condition`` (default ``Ready``) whose status must be ``"True"``, or a dotted
+    ``field`` that must equal ``value`` (compared as text, so 2 and "2" agree)."""
+    waits = list(waits)
+    if len(waits) != len(lives):
+        raise ValueError(f"k8s_unmet: {len(waits)} waits but {len(lives)} live objects")
+    out = []
+    for wait, obj in zip(waits, lives):
+        if not isinstance(wait, dict) or not wait.get("kind") or not wait.get("name"):
+            raise ValueError(f"k8s_unmet: each wait needs kind and name, got {wait!r}")
+        if wait.get("field"):
+            value = field_value(obj, wait["field"])
+            reached = value is not None and str(value) == str(wait.get("value"))
+        else:
+            conditions = field_value(obj, "status.conditions") or []
+            reached = any(isinstance(c, dict) and c.get("type") == (wait.get("condition") or "Ready")
+                          and str(c.get("status")) == "True" for c in conditions)
+        if not reached:
+            out.append(wait_label(wait))
+    return out

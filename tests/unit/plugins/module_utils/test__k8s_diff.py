@@ -66,3 +66,34 @@ def test_pending_keeps_order_and_treats_failed_lookup_as_missing():
 def test_pending_rejects_other_input():
     with pytest.raises(ValueError, match="k8s_pending"):
         _k8s_diff.pending([{"resources": []}])
+
+
+READY = {"kind": "Cluster", "name": "db", "namespace": "mail", "api_version": "postgresql.cnpg.io/v1"}
+STS = {"kind": "StatefulSet", "name": "s", "namespace": "mail", "api_version": "apps/v1",
+       "field": "status.readyReplicas", "value": 2}
+
+
+def test_unmet_conditions_and_fields():
+    ready = {"status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+    not_ready = {"status": {"conditions": [{"type": "Ready", "status": "False"}]}}
+    assert _k8s_diff.unmet([READY, STS], [ready, {"status": {"readyReplicas": 2}}]) == []
+    assert _k8s_diff.unmet([READY, STS], [not_ready, {"status": {"readyReplicas": "2"}}]) == ["Cluster mail/db Ready"]
+    assert _k8s_diff.unmet([READY, STS], [None, {"status": {}}]) == [
+        "Cluster mail/db Ready", "StatefulSet mail/s status.readyReplicas=2"]
+    established = dict(READY, kind="CustomResourceDefinition", namespace=None, condition="Established")
+    assert _k8s_diff.unmet([established], [ready]) == ["CustomResourceDefinition /db Established"]
+    assert _k8s_diff.unmet([established], [{"status": {"conditions": [
+        {"type": "Established", "status": "True"}]}}]) == []
+
+
+def test_unmet_rejects_bad_input():
+    with pytest.raises(ValueError, match="2 waits but 1"):
+        _k8s_diff.unmet([READY, STS], [None])
+    with pytest.raises(ValueError, match="kind and name"):
+        _k8s_diff.unmet([{"kind": "X"}], [None])
+
+
+def test_field_value_walks_dotted_paths():
+    assert _k8s_diff.field_value({"a": {"b": 3}}, "a.b") == 3
+    assert _k8s_diff.field_value({"a": 1}, "a.b") is None
+    assert _k8s_diff.field_value(None, "a") is None
