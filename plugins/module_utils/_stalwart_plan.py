@@ -58,6 +58,13 @@ S3_REGIONS = {
     "eu-west-1": "EuWest1", "eu-west-2": "EuWest2", "eu-west-3": "EuWest3", "il-central-1": "IlCentral1",
     "me-south-1": "MeSouth1", "sa-east-1": "SaEast1",
 }
+# The route Stalwart's default outbound strategy uses for remote domains, and the name of the relay route we plan.
+MX_ROUTE = "mx"
+RELAY_ROUTE = "relay"
+LOCAL_ROUTE_MATCH = {"if": "is_local_domain(rcpt_domain)", "then": "'local'"}
+RELAY_PROTOCOLS = ("smtp", "lmtp")
+DNS_PROTOCOLS = {"udp": 53, "tcp": 53, "tls": 853}
+CERTIFICATE_ID = "certificate_default"
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^\s/]+", re.IGNORECASE)
 _MS = 1000
@@ -411,6 +418,118 @@ def _accounts(params: dict, names: set[str]) -> dict[str, dict]:
     return accounts
 
 
+
+def _tls(params: dict) -> dict | None:
+    """The x:Certificate for the mounted cert-manager Secret, or None without the tls option."""
+    tls = params.get("tls")
+    if not tls:
+        return None
+    if not isinstance(tls, dict):
+        raise ValueError(f"tls: expected a dictionary with cert_file and key_file, got {tls!r}")
+    files = {}
+    for key in ("cert_file", "key_file"):
+        path = _str(tls, key, "tls")
+        if not path.startswith("/"):
+            raise ValueError(f"tls.{key}: {path!r} must be an absolute path")
+        files[key] = path
+    if files["cert_file"] == files["key_file"]:
+        raise ValueError("tls.key_file: the certificate and the private key must be different files")
+    return {"certificate": file_ref(files["cert_file"]), "privateKey": file_ref(files["key_file"])}
+
+
+def _relay(params: dict) -> dict | None:
+    """The x:MtaRoute Relay for a smarthost, or None for direct delivery (MX)."""
+    relay = params.get("relay")
+    if not relay:
+        return None
+    option = "relay"
+    if not isinstance(relay, dict):
+        raise ValueError(f"{option}: expected a dictionary with host, got {relay!r}")
+    host = _str(relay, "host", option)
+    if "://" in host or "/" in host or any(c.isspace() for c in host):
+        raise ValueError(f"{option}.host: {host!r} must be a host name or IP address, without scheme or port")
+    try:
+        host = _validate.ip_address(host, f"{option}.host")
+    except ValueError:
+        # A single label is fine: an in-cluster Service name resolves through the pod's search domains.
+        host = _validate.domain(host, f"{option}.host", min_labels=1)
+    port = _validate.port(25 if relay.get("port") is None else relay["port"], f"{option}.port")
+    protocol = relay.get("protocol") or "smtp"
+    if protocol not in RELAY_PROTOCOLS:
+        raise ValueError(f"{option}.protocol: {protocol!r} is not one of {', '.join(RELAY_PROTOCOLS)}")
+    implicit = relay.get("implicit_tls")
+    value: dict[str, t.Any] = {
+        "@type": "Relay",
+        "name": RELAY_ROUTE,
+        "description": "Outbound relay (smarthost) managed by openova.stalwart",
+        "address": host,
+        "port": port,
+        "protocol": protocol,
+        "implicitTls": port == 465 if implicit is None else bool(implicit),
+        "allowInvalidCerts": bool(relay.get("allow_invalid_certs", False)),
+    }
+    username = _str(relay, "username", option, required=False)
+    if username:
+        value["authUsername"] = username
+        value["authSecret"] = _secret(relay.get("password_env") or "STALWART_RELAY_PASSWORD", relay.get("password_file"), option)
+    else:
+        if relay.get("password_file"):
+            raise ValueError(f"{option}.password_file: set {option}.username too (a password needs a user name)")
+        value["authUsername"] = None
+        value["authSecret"] = {"@type": "None"}
+    return value
+
+
+def _route(relay: dict | None) -> dict:
+    """MtaOutboundStrategy.route: local domains stay local, everything else goes to the relay or MX."""
+    return {"else": f"'{RELAY_ROUTE if relay else MX_ROUTE}'", "match": {"0": dict(LOCAL_ROUTE_MATCH)}}
+
+
+def _name_server(item: t.Any, option: str) -> tuple[str, str, int]:
+    """``[udp|tcp|tls://]<IP>[:port]`` (an IPv6 address with a port in brackets) -> (protocol, address, port)."""
+    if not isinstance(item, str) or not item.strip():
+        raise ValueError(f"{option}: expected a name server ([udp|tcp|tls://]<IP address>[:port]), got {item!r}")
+    text = item.strip()
+    protocol, sep, rest = text.partition("://")
+    if not sep:
+        protocol, rest = "udp", text
+    if protocol not in DNS_PROTOCOLS:
+        raise ValueError(f"{option}: protocol {protocol!r} of {item!r} is not one of {', '.join(DNS_PROTOCOLS)}")
+    port_text = None
+    if rest.startswith("["):
+        host, bracket, tail = rest[1:].partition("]")
+        if not bracket or (tail and not tail.startswith(":")):
+            raise ValueError(f"{option}: {item!r} is not a name server ([IPv6]:port)")
+        port_text = tail[1:] if tail else None
+    elif rest.count(":") == 1:
+        host, _sep, port_text = rest.partition(":")
+    else:
+        host = rest
+    address = _validate.ip_address(host, option)
+    port = _validate.port(port_text, option) if port_text is not None else DNS_PROTOCOLS[protocol]
+    return protocol, address, port
+
+
+def _dns_resolver(params: dict) -> dict:
+    """x:DnsResolver: System without servers, else Custom with each server's address, port and protocol."""
+    servers = params.get("dns_resolver") or []
+    if not isinstance(servers, list):
+        raise ValueError(f"dns_resolver: expected a list of name servers, got {servers!r}")
+    if not servers:
+        return {"@type": "System"}
+    entries: dict[str, dict] = {}
+    seen: dict[tuple, int] = {}
+    for index, item in enumerate(servers):
+        option = f"dns_resolver[{index}]"
+        protocol, address, port = _name_server(item, option)
+        key = (address, port, protocol)
+        if key in seen:
+            raise ValueError(f"{option}: {item!r} is listed twice (also dns_resolver[{seen[key]}])")
+        seen[key] = index
+        entries[str(len(entries))] = {"address": address, "port": port, "protocol": protocol}
+    return {"@type": "Custom", "servers": entries}
+
+
 def build(params: dict) -> Rendered:
     """Validate ``params`` (the module options) and return config.json and the plan."""
     hostname = _validate.domain(params.get("hostname"), "hostname")
@@ -431,6 +550,9 @@ def build(params: dict) -> Rendered:
     coordinator = _coordinator(params)
     spam_ops = _spam(params)
     accounts = _accounts(params, names)
+    certificate = _tls(params)
+    relay = _relay(params)
+    resolver = _dns_resolver(params)
     mta_sts = params.get("mta_sts") or {}
     mode = mta_sts.get("mode", "testing")
     if mode not in MTA_STS_MODES:
@@ -483,11 +605,16 @@ def build(params: dict) -> Rendered:
         }
     plan.append(_upsert("NetworkListener", ["name"], listener_values))
 
-    plan.append(_update("SystemSettings", {
+    system: dict[str, t.Any] = {
         "defaultHostname": hostname,
         "defaultDomainId": "#" + domain_id(default),
         "proxyTrustedNetworks": as_set(proxies),
-    }))
+    }
+    if certificate:
+        # x:Certificate has no name: it is matched on its certificate file reference, which is stable per deployment.
+        plan.append(_upsert("Certificate", ["certificate"], {CERTIFICATE_ID: certificate}))
+        system["defaultCertificateId"] = "#" + CERTIFICATE_ID
+    plan.append(_update("SystemSettings", system))
     plan.append(_update("BlobStore", blob))
     plan.append(_update("SearchStore", {"@type": "Default"}))
     plan.append(_update("InMemoryStore", memory))
@@ -502,6 +629,10 @@ def build(params: dict) -> Rendered:
         "@type": "Stdout", "enable": True, "level": level, "ansi": bool(tracer.get("ansi", False)), "buffered": True,
     }}))
     plan.extend(spam_ops)
+    if relay:
+        plan.append(_upsert("MtaRoute", ["name"], {"route_relay": relay}))
+    plan.append(_update("MtaOutboundStrategy", {"route": _route(relay)}))
+    plan.append(_update("DnsResolver", resolver))
     plan.append(_update("MtaSts", {"mode": MTA_STS_MODES[mode], "maxAge": max_age * _MS, "mxHosts": as_set([hostname])}))
     if params.get("application_resource_url"):
         plan.append(_upsert("Application", ["description"], {"application_webui": {

@@ -332,6 +332,71 @@ options:
     type: list
     elements: dict
     default: []
+  tls:
+    description:
+      - The TLS certificate Stalwart serves, as files in the pod (for example the cert-manager Secret mounted by the stalwart
+        role). Without it no certificate is planned and Stalwart keeps its self-signed default.
+      - Planned as a C(Certificate) whose C(certificate) and C(privateKey) are C(File) references (the PEM never enters
+        the plan), matched on its certificate file reference, and made the server's C(defaultCertificateId).
+    type: dict
+    suboptions:
+      cert_file:
+        description: Absolute path of the PEM certificate chain (C(tls.crt) of a cert-manager Secret).
+        type: str
+        required: true
+      key_file:
+        description: Absolute path of the PEM private key (C(tls.key) of a cert-manager Secret).
+        type: str
+        required: true
+  relay:
+    description:
+      - Outbound relay (smarthost). Without it mail to remote domains is delivered directly to their MX hosts.
+      - Planned as an C(MtaRoute) of variant C(Relay) named C(relay), and the C(MtaOutboundStrategy) C(route) expression
+        sends every non-local recipient to it (local domains stay on the C(local) route). Without O(relay) the route
+        expression is Stalwart's default (C(mx)); a C(relay) route left from an earlier run is then no longer used.
+      - The password is never part of the plan, only an C(EnvironmentVariable) or C(File) reference resolved in the pod.
+    type: dict
+    suboptions:
+      host:
+        description: Host name or IP address of the relay (a single-label in-cluster Service name is accepted).
+        type: str
+        required: true
+      port:
+        description: TCP port (C(587) for submission with STARTTLS, C(465) for implicit TLS).
+        type: int
+        default: 25
+      protocol:
+        description: Delivery protocol.
+        type: str
+        choices: [smtp, lmtp]
+        default: smtp
+      implicit_tls:
+        description: Connect with implicit TLS (SMTPS). Defaults to C(true) on port 465, else C(false) (STARTTLS as offered).
+        type: bool
+      allow_invalid_certs:
+        description: Accept a relay certificate that does not verify.
+        type: bool
+        default: false
+      username:
+        description: User name to authenticate with; omit for a relay that trusts the cluster's addresses.
+        type: str
+      password_env:
+        description: Environment variable in the pod holding the relay password (used with O(relay.username)).
+        type: str
+        default: STALWART_RELAY_PASSWORD
+      password_file:
+        description: File in the pod holding the relay password, instead of O(relay.password_env).
+        type: str
+  dns_resolver:
+    description:
+      - Name servers Stalwart resolves with (MX, SPF, DKIM, DMARC, DNSBL lookups), each C([udp|tcp|tls://]<IP address>[:port])
+        (IPv6 in brackets when a port is given; port 53, or 853 for C(tls), by default). Planned as the C(DnsResolver)
+        variant C(Custom). Empty means the pod's system resolver (variant C(System)).
+      - DNS block lists refuse queries from large public resolvers, so point this at a resolver of your own when the
+        cluster DNS forwards to one (see docs/kubernetes-mail-traps.md).
+    type: list
+    elements: str
+    default: []
   dest:
     description:
       - Directory to write C(config.json) and C(plan.ndjson) into (created when missing). Without it the module only
@@ -362,6 +427,15 @@ EXAMPLES = r"""
       endpoint: http://minio.minio-tenant.svc:80
     listeners: [submission]
     proxy_trusted_networks: [10.0.0.0/8]
+    tls:
+      cert_file: /etc/stalwart/tls/tls.crt
+      key_file: /etc/stalwart/tls/tls.key
+    relay:
+      host: smtp.relay.example.net
+      port: 587
+      username: mailer
+      password_env: STALWART_RELAY_PASSWORD
+    dns_resolver: [10.96.0.10, "tls://[2620:fe::fe]:853"]
     accounts:
       - name: smoke
         domain: example.org
@@ -393,7 +467,7 @@ summary:
   description: Number of planned objects per object type.
   returned: always
   type: dict
-  sample: {"Domain": 2, "DkimSignature": 4, "NetworkListener": 6}
+  sample: {"Domain": 2, "DkimSignature": 4, "NetworkListener": 6, "Certificate": 1, "MtaRoute": 1}
 files:
   description: Paths written (or that would be written in check mode) under O(dest).
   returned: when O(dest) is set
@@ -483,6 +557,21 @@ def argument_spec() -> dict:
             max_age=dict(type="int", default=604800),
         )),
         accounts=dict(type="list", elements="dict", default=[]),
+        tls=dict(type="dict", options=dict(
+            cert_file=dict(type="str", required=True),
+            key_file=dict(type="str", required=True, no_log=False),
+        )),
+        relay=dict(type="dict", options=dict(
+            host=dict(type="str", required=True),
+            port=dict(type="int", default=25),
+            protocol=dict(type="str", choices=["smtp", "lmtp"], default="smtp"),
+            implicit_tls=dict(type="bool"),
+            allow_invalid_certs=dict(type="bool", default=False),
+            username=dict(type="str"),
+            password_env=dict(_SECRET_ENV, default="STALWART_RELAY_PASSWORD"),
+            password_file=dict(_SECRET_ENV),
+        )),
+        dns_resolver=dict(type="list", elements="str", default=[]),
         dest=dict(type="path"),
     )
 

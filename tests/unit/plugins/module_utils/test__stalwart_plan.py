@@ -51,6 +51,9 @@ FULL = dict(
     application_resource_url="https://mirror.internal/webui.zip",
     mta_sts={"mode": "enforce", "max_age": 86400},
     accounts=[{"name": "smoke", "domain": "example.org", "password_env": "STALWART_SMOKE_PASSWORD", "description": "smoke test"}],
+    tls={"cert_file": "/etc/stalwart/tls/tls.crt", "key_file": "/etc/stalwart/tls/tls.key"},
+    relay={"host": "smtp.relay.example.net", "port": 587, "username": "mailer", "password_env": "RELAY_PASSWORD"},
+    dns_resolver=["10.96.0.10", "tcp://10.96.0.11:5353", "tls://[2620:fe::fe]:853", "tls://9.9.9.9"],
 )
 
 
@@ -84,7 +87,8 @@ def test_golden_minimal():
     assert [(op["@type"], op["object"]) for op in rendered.plan] == [
         ("upsert", "Domain"), ("upsert", "DkimSignature"), ("upsert", "NetworkListener"), ("update", "SystemSettings"),
         ("update", "BlobStore"), ("update", "SearchStore"), ("update", "InMemoryStore"), ("update", "Coordinator"),
-        ("update", "Metrics"), ("upsert", "Tracer"), ("update", "SpamSettings"), ("update", "MtaSts"),
+        ("update", "Metrics"), ("upsert", "Tracer"), ("update", "SpamSettings"), ("update", "MtaOutboundStrategy"),
+        ("update", "DnsResolver"), ("update", "MtaSts"),
     ]
     assert rendered.plan[0] == {"@type": "upsert", "object": "Domain", "matchOn": ["name"], "value": {"domain_example_org": {
         "name": "example.org", "isEnabled": True, "dkimManagement": {"@type": "Manual"}, "dnsManagement": {"@type": "Manual"}}}}
@@ -115,7 +119,12 @@ def test_golden_minimal():
     assert rendered.plan[8]["value"]["prometheus"] == {
         "@type": "Enabled", "authUsername": "metrics",
         "authSecret": {"@type": "EnvironmentVariable", "variableName": "STALWART_METRICS_PASSWORD"}}
-    assert rendered.plan[11]["value"] == {"mode": "testing", "maxAge": 604800000, "mxHosts": {"mail.example.org": True}}
+    # No tls option: no Certificate, Stalwart keeps its own. Direct delivery and the system resolver, as Stalwart's defaults.
+    assert "Certificate" not in rendered.summary and "defaultCertificateId" not in rendered.plan[3]["value"]
+    assert rendered.plan[11]["value"] == {"route": {"else": "'mx'", "match": {"0": {"if": "is_local_domain(rcpt_domain)",
+                                                                                      "then": "'local'"}}}}
+    assert rendered.plan[12]["value"] == {"@type": "System"}
+    assert rendered.plan[13]["value"] == {"mode": "testing", "maxAge": 604800000, "mxHosts": {"mail.example.org": True}}
     assert rendered.summary["DkimSignature"] == 2 and rendered.summary["NetworkListener"] == 5
 
 
@@ -143,7 +152,8 @@ def test_golden_full():
     assert listeners["managesieve"]["protocol"] == "manageSieve"
     system = ops(rendered, "SystemSettings")[0]["value"]
     assert system == {"defaultHostname": "mail.example.org", "defaultDomainId": "#domain_example_net",
-                      "proxyTrustedNetworks": {"10.0.0.0/8": True, "192.168.1.7/32": True}}
+                      "proxyTrustedNetworks": {"10.0.0.0/8": True, "192.168.1.7/32": True},
+                      "defaultCertificateId": "#certificate_default"}
     blob = ops(rendered, "BlobStore")[0]["value"]
     assert blob["region"] == {"@type": "EuWest1"} and blob["keyPrefix"] == "blobs/" and blob["maxRetries"] == 5
     assert ops(rendered, "InMemoryStore")[0]["value"] == {"@type": "Redis", "url": "redis://valkey:6379"}
@@ -159,6 +169,10 @@ def test_golden_full():
     throttles = list(ops(rendered, "MtaInboundThrottle")[0]["value"].values())
     assert throttles[1] == {"description": "per-sender", "enable": True, "key": {"sender": True}, "rate": {"count": 25, "period": 3600000}}
     assert ops(rendered, "MtaSts")[0]["value"] == {"mode": "enforce", "maxAge": 86400000, "mxHosts": {"mail.example.org": True}}
+    relay = ops(rendered, "MtaRoute")[0]["value"]["route_relay"]
+    assert relay["authSecret"] == {"@type": "EnvironmentVariable", "variableName": "RELAY_PASSWORD"}
+    assert ops(rendered, "MtaOutboundStrategy")[0]["value"]["route"]["else"] == "'relay'"
+    assert [s["protocol"] for s in ops(rendered, "DnsResolver")[0]["value"]["servers"].values()] == ["udp", "tcp", "tls", "tls"]
     app = ops(rendered, "Application")[0]
     assert app["matchOn"] == ["description"] and app["value"]["application_webui"]["resourceUrl"] == "https://mirror.internal/webui.zip"
     account = ops(rendered, "Account")[0]
@@ -195,6 +209,101 @@ def test_nats_coordinator():
     assert ops(rendered, "Coordinator")[0]["value"] == {
         "@type": "Nats", "addresses": {"nats-0:4222": True, "nats-1:4222": True}, "authUsername": "stalwart",
         "authSecret": {"@type": "EnvironmentVariable", "variableName": "STALWART_COORDINATOR_PASSWORD"}}
+
+
+TLS = {"cert_file": "/etc/stalwart/tls/tls.crt", "key_file": "/etc/stalwart/tls/tls.key"}
+
+
+def test_tls_plans_the_mounted_certificate_as_the_default():
+    rendered = build(tls=TLS)
+    names = [op["object"] for op in rendered.plan]
+    # Created before SystemSettings refers to it by creation id.
+    assert names.index("Certificate") == names.index("SystemSettings") - 1
+    assert ops(rendered, "Certificate") == [{"@type": "upsert", "object": "Certificate", "matchOn": ["certificate"], "value": {
+        "certificate_default": {"certificate": {"@type": "File", "filePath": "/etc/stalwart/tls/tls.crt"},
+                                "privateKey": {"@type": "File", "filePath": "/etc/stalwart/tls/tls.key"}}}}]
+    assert ops(rendered, "SystemSettings")[0]["value"]["defaultCertificateId"] == "#certificate_default"
+    assert rendered.summary["Certificate"] == 1
+    # The PEM itself never enters the plan: only the two file references.
+    assert "BEGIN" not in plan_lib.plan_ndjson(rendered.plan)
+
+
+def test_relay_routes_remote_mail_through_the_smarthost():
+    rendered = build(relay={"host": "SMTP.Relay.Example.net.", "port": 587, "username": "mailer"})
+    assert ops(rendered, "MtaRoute") == [{"@type": "upsert", "object": "MtaRoute", "matchOn": ["name"], "value": {"route_relay": {
+        "@type": "Relay", "name": "relay", "description": "Outbound relay (smarthost) managed by openova.stalwart",
+        "address": "smtp.relay.example.net", "port": 587, "protocol": "smtp", "implicitTls": False, "allowInvalidCerts": False,
+        "authUsername": "mailer", "authSecret": {"@type": "EnvironmentVariable", "variableName": "STALWART_RELAY_PASSWORD"}}}}]
+    assert ops(rendered, "MtaOutboundStrategy")[0]["value"] == {"route": {
+        "else": "'relay'", "match": {"0": {"if": "is_local_domain(rcpt_domain)", "then": "'local'"}}}}
+    names = [op["object"] for op in rendered.plan]
+    assert names.index("MtaRoute") < names.index("MtaOutboundStrategy")
+
+
+def test_relay_variants():
+    implicit = ops(build(relay={"host": "192.0.2.25", "port": 465}), "MtaRoute")[0]["value"]["route_relay"]
+    assert (implicit["address"], implicit["implicitTls"]) == ("192.0.2.25", True)
+    # No user name: no credentials at all, explicitly (so removing the user name clears them on the server).
+    assert implicit["authUsername"] is None and implicit["authSecret"] == {"@type": "None"}
+    relay = ops(build(relay={"host": "relay", "username": "u", "password_file": "/run/relay/password", "implicit_tls": True,
+                             "allow_invalid_certs": True, "protocol": "lmtp"}), "MtaRoute")[0]["value"]["route_relay"]
+    assert relay["authSecret"] == {"@type": "File", "filePath": "/run/relay/password"}
+    assert (relay["address"], relay["port"], relay["implicitTls"], relay["allowInvalidCerts"], relay["protocol"]) == (
+        "relay", 25, True, True, "lmtp")
+
+
+def test_dns_resolver_servers():
+    rendered = build(dns_resolver=["10.96.0.10", "10.96.0.11:5353", "tcp://10.96.0.12", "tls://9.9.9.9", "2001:DB8::53",
+                                   "udp://[2001:db8::54]:5300", "tls://[2620:fe::fe]:8853"])
+    assert ops(rendered, "DnsResolver")[0]["value"] == {"@type": "Custom", "servers": {
+        "0": {"address": "10.96.0.10", "port": 53, "protocol": "udp"},
+        "1": {"address": "10.96.0.11", "port": 5353, "protocol": "udp"},
+        "2": {"address": "10.96.0.12", "port": 53, "protocol": "tcp"},
+        "3": {"address": "9.9.9.9", "port": 853, "protocol": "tls"},
+        "4": {"address": "2001:db8::53", "port": 53, "protocol": "udp"},
+        "5": {"address": "2001:db8::54", "port": 5300, "protocol": "udp"},
+        "6": {"address": "2620:fe::fe", "port": 8853, "protocol": "tls"},
+    }}
+
+
+def test_new_objects_use_only_schema_properties_and_variants(schema):
+    """Certificate, MtaRoute Relay, MtaOutboundStrategy and DnsResolver Custom, property by property and enum by enum."""
+    rendered = plan_lib.build(copy.deepcopy(FULL))
+    certificate = ops(rendered, "Certificate")[0]["value"]["certificate_default"]
+    props = schema.properties(schema.property_schema("x:Certificate", None))
+    assert props["certificate"]["type"]["objectName"] == "x:PublicText" and props["privateKey"]["type"]["objectName"] == "x:SecretText"
+    assert {"File"} <= set(schema.variants("x:PublicText")) and {"File"} <= set(schema.variants("x:SecretText"))
+    for key, variant_of in (("certificate", "x:PublicText"), ("privateKey", "x:SecretText")):
+        file_props = schema.properties(schema.property_schema(variant_of, certificate[key]["@type"]))
+        assert set(certificate[key]) - {"@type"} <= set(file_props) == {"filePath"}
+    # The matchOn property is settable (not serverSet), so it is sent on create and read back to match.
+    assert props["certificate"]["update"] == "mutable"
+    system = schema.properties(schema.property_schema("x:SystemSettings", None))["defaultCertificateId"]["type"]
+    assert (system["type"], system["objectName"]) == ("objectId", "x:Certificate")
+
+    relay = ops(rendered, "MtaRoute")[0]["value"]["route_relay"]
+    relay_props = schema.properties(schema.property_schema("x:MtaRoute", "Relay"))
+    assert set(relay) - {"@type"} <= set(relay_props)
+    assert relay["protocol"] in schema.enums[relay_props["protocol"]["type"]["enumName"]]
+    assert relay["authSecret"]["@type"] in schema.variants(relay_props["authSecret"]["type"]["objectName"])
+    assert "None" in schema.variants(relay_props["authSecret"]["type"]["objectName"])
+    assert relay_props["name"]["update"] == "immutable"  # matched on, never patched
+    strategy = schema.properties(schema.property_schema("x:MtaOutboundStrategy", None))
+    assert strategy["route"]["type"]["objectName"] == "x:Expression"
+    # Without a relay the route is Stalwart's own default, in the plan's object-list encoding.
+    default_route = schema.defaults(schema.property_schema("x:MtaOutboundStrategy", None))["route"]
+    planned = ops(build(), "MtaOutboundStrategy")[0]["value"]["route"]
+    assert planned["else"] == default_route["else"] and list(planned["match"].values()) == default_route["match"]
+
+    resolver = ops(rendered, "DnsResolver")[0]["value"]
+    assert {"System", "Custom"} <= set(schema.variants("x:DnsResolver"))
+    custom = schema.properties(schema.property_schema("x:DnsResolver", "Custom"))
+    assert custom["servers"]["type"]["objectName"] == "x:DnsCustomResolver"
+    server_props = schema.properties(schema.property_schema("x:DnsCustomResolver", None))
+    protocols = schema.enums[server_props["protocol"]["type"]["enumName"]]
+    for server in resolver["servers"].values():
+        assert set(server) == set(server_props) and server["protocol"] in protocols
+    assert set(plan_lib.DNS_PROTOCOLS) == protocols
 
 
 # ------------------------------------------------------------------ determinism and scale
@@ -274,6 +383,24 @@ def test_a_thousand_domains_render_fast():
     ({"mta_sts": {"max_age": 0}}, "mta_sts.max_age"),
     ({"tracer": {"level": "loud"}}, "tracer.level"),
     ({"application_resource_url": "webui.zip"}, "application_resource_url"),
+    ({"tls": {"cert_file": "/etc/tls/tls.crt"}}, "tls.key_file is required"),
+    ({"tls": {"cert_file": "tls.crt", "key_file": "/etc/tls/tls.key"}}, "tls.cert_file: 'tls.crt' must be an absolute path"),
+    ({"tls": {"cert_file": "/etc/tls/both.pem", "key_file": "/etc/tls/both.pem"}}, "tls.key_file"),
+    ({"relay": {"port": 587}}, "relay.host is required"),
+    ({"relay": {"host": "smtp://relay.example.net"}}, "relay.host"),
+    ({"relay": {"host": "relay.example.net:587"}}, "relay.host"),
+    ({"relay": {"host": "relay", "port": 0}}, "relay.port"),
+    ({"relay": {"host": "relay", "protocol": "esmtp"}}, "relay.protocol"),
+    ({"relay": {"host": "relay", "username": "u", "password_env": "BAD-NAME"}}, "relay.password_env"),
+    ({"relay": {"host": "relay", "password_file": "/run/p"}}, "relay.password_file: set relay.username"),
+    ({"relay": "relay.example.net"}, "relay: expected a dictionary"),
+    ({"dns_resolver": "10.0.0.1"}, "dns_resolver: expected a list"),
+    ({"dns_resolver": ["dns.example.net"]}, r"dns_resolver\[0\]: 'dns.example.net' is not an IP address"),
+    ({"dns_resolver": ["10.0.0.1", "https://10.0.0.2"]}, r"dns_resolver\[1\]: protocol 'https'"),
+    ({"dns_resolver": ["10.0.0.1:99999"]}, r"dns_resolver\[0\]: port 99999"),
+    ({"dns_resolver": ["[2001:db8::1]x"]}, r"dns_resolver\[0\]"),
+    ({"dns_resolver": ["10.0.0.1", "udp://10.0.0.1:53"]}, r"dns_resolver\[1\]: 'udp://10.0.0.1:53' is listed twice"),
+    ({"dns_resolver": [53]}, r"dns_resolver\[0\]: expected a name server"),
 ])
 def test_bad_input_names_the_option(overrides, message):
     with pytest.raises(ValueError, match=message):
@@ -293,7 +420,8 @@ def _plan_objects(rendered):
 
 
 VARIANTS = dict(BASE, blob_store={"type": "data_store"}, metrics={"enabled": False}, replicas=2,
-                coordinator={"type": "nats", "addresses": ["n:4222"]})
+                coordinator={"type": "nats", "addresses": ["n:4222"]},
+                relay={"host": "relay", "port": 465, "password_file": None}, dns_resolver=["2001:db8::53"])
 
 
 @pytest.mark.parametrize("params", [BASE, FULL, VARIANTS], ids=["minimal", "full", "variants"])
