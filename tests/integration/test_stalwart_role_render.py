@@ -86,7 +86,7 @@ def test_render_writes_the_layout(rendered):
                             "StatefulSet", "PodDisruptionBudget", "NetworkPolicy", "Ingress", "ServiceMonitor",
                             "PrometheusRule"])
     secrets = [d for d in load_documents(out / "secrets") if d["kind"] == "Secret"]
-    assert sorted(s["metadata"]["name"] for s in secrets) == ["stalwart-credentials", "stalwart-dkim",
+    assert sorted(s["metadata"]["name"] for s in secrets) == ["stalwart-credentials", "stalwart-dkim-0",
                                                               "stalwart-metrics"]
 
 
@@ -122,7 +122,7 @@ def test_pod_refers_to_secrets_config_and_keys(rendered):
     assert mounts["/etc/stalwart/config.json"]["subPath"] == "config.json"
     assert mounts["/etc/stalwart/dkim"]["readOnly"] and mounts["/etc/stalwart/tls"]["readOnly"]
     volumes = {v["name"]: v for v in spec["volumes"]}
-    assert volumes["dkim"]["secret"]["secretName"] == "stalwart-dkim"
+    assert volumes["dkim"]["projected"] == {"defaultMode": 0o440, "sources": [{"secret": {"name": "stalwart-dkim-0"}}]}
     assert volumes["tls"]["secret"]["secretName"] == "stalwart-tls"
     # The pods roll when config.json changes.
     config = docs[("ConfigMap", "stalwart-config")]["data"]["config.json"]
@@ -130,7 +130,7 @@ def test_pod_refers_to_secrets_config_and_keys(rendered):
     assert annotation == hashlib.sha256(config.encode()).hexdigest()
     assert json.loads(config) == json.loads((rendered["dir"] / "stalwart" / "config.json").read_text())
     # Every DKIM file reference in the plan names a key in the DKIM Secret.
-    dkim = by_kind(load_documents(rendered["dir"] / "secrets"))[("Secret", "stalwart-dkim")]["stringData"]
+    dkim = by_kind(load_documents(rendered["dir"] / "secrets"))[("Secret", "stalwart-dkim-0")]["stringData"]
     assert sorted(dkim) == sorted(p.name for p in (rendered["dir"] / "secrets" / "dkim").glob("*.pem"))
     for name, pem in dkim.items():
         assert pem == (rendered["dir"] / "secrets" / "dkim" / name).read_text()
