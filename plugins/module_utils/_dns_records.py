@@ -304,6 +304,8 @@ class Settings:
     caa_iodef: str | None = None
     tlsa_public_key: str | None = None
     tlsa_ports: list[int] = dataclasses.field(default_factory=lambda: [25])
+    # Record kinds managed (None: all); the others are computed and checked but not returned.
+    kinds: list[str] | None = None
 
 
 # service label, port, published by default (RFC 6186, RFC 8314, RFC 8620 2.2, Microsoft autodiscover)
@@ -332,6 +334,12 @@ def _ttl(settings: Settings, kind: str) -> int:
 def _check_settings(settings: Settings) -> None:
     if isinstance(settings.ttl, bool) or not isinstance(settings.ttl, int) or not 0 <= settings.ttl <= 2147483647:
         raise ValueError(f"ttl: expected seconds from 0 to 2147483647, got {settings.ttl!r}")
+    if settings.kinds is not None:
+        if not settings.kinds:
+            raise ValueError(f"kinds: expected at least one of {', '.join(KINDS)}")
+        for index, kind in enumerate(settings.kinds):
+            if kind not in KINDS:
+                raise ValueError(f"kinds[{index}]: unknown record kind {kind!r} (known: {', '.join(KINDS)})")
     for key in settings.ttls:
         if key not in KINDS:
             raise ValueError(f"ttls: unknown record kind {key!r} (known: {', '.join(KINDS)})")
@@ -487,7 +495,24 @@ def compute(settings: Settings) -> list[RRset]:
     rrsets.extend(_dmarc_authorizations(settings, domains, rrsets))
     rrsets.extend(_host_rrsets(settings, host, [d[1] for d in domains], {d[0] for d in domains}))
     _check_conflicts(rrsets)
+    if settings.kinds is not None:
+        rrsets = [r for r in rrsets if r.kind in settings.kinds]
     return sorted(rrsets, key=lambda r: (r.zone, r.name, r.rtype))
+
+
+def check_kinds_output(kinds: t.Sequence[str] | None, zonefile_dir: str | None, provider: str) -> None:
+    """Zone file snippets and DNSEndpoint objects hold every record of a domain: refuse them for a part of the kinds.
+
+    Written from some kinds only, they would lose the records of the others (or, for ``absent``, the whole file).
+    """
+    if kinds is None or set(kinds) >= set(KINDS):
+        return
+    if zonefile_dir:
+        raise ValueError("zonefile_dir: zone file snippets hold every record of a domain; leave zonefile_dir out"
+                         f" when kinds selects only {', '.join(kinds)}")
+    if provider == "external_dns":
+        raise ValueError("provider: the DNSEndpoint objects of external_dns hold every record of a domain; use"
+                         f" rfc2136 or none when kinds selects only {', '.join(kinds)}")
 
 
 def _dmarc_authorizations(settings: Settings, domains: list, rrsets: list[RRset]) -> list[RRset]:

@@ -286,6 +286,17 @@ options:
     description: Namespace of the DNSEndpoint objects.
     type: str
     default: default
+  kinds:
+    description:
+      - Manage only the records of these kinds (see O(ttls) for the kinds); all when not set. The other records
+        are still computed, so bad input fails the same way, but they are neither published nor removed.
+      - With O(state=absent) and V(dkim) this retires DKIM selectors, one UPDATE per zone (the C(dkim_rotate)
+        playbook does so).
+      - Zone file snippets (O(zonefile_dir)) and DNSEndpoint objects (O(provider=external_dns)) hold every record of
+        a domain, so they are refused with a part of the kinds.
+    type: list
+    elements: str
+    choices: [mx, spf, dkim, dmarc, tlsrpt, mta_sts, srv, autoconfig, caa, tlsa, host]
   return_records:
     description:
       - Return RV(records) and RV(table). Turn off to only check the input (for example in a preflight step),
@@ -434,6 +445,7 @@ def argument_spec() -> dict:
         read_method=dict(type="str", default="auto", choices=["auto", "axfr", "query"]),
         workers=dict(type="int", default=8),
         external_dns_namespace=dict(type="str", default="default"),
+        kinds=dict(type="list", elements="str", choices=list(_dns_records.KINDS)),
         return_records=dict(type="bool", default=True),
     )
     spec.update(_rfc2136.SERVER_ARGS)
@@ -449,7 +461,7 @@ def settings(params: dict) -> _dns_records.Settings:
         helo_spf=params["helo_spf"], dmarc=params["dmarc"], tlsrpt_rua=params["tlsrpt_rua"],
         mta_sts=params["mta_sts"], srv=params["srv"], autoconfig=params["autoconfig"],
         caa_issuers=params["caa_issuers"], caa_iodef=params["caa_iodef"],
-        tlsa_public_key=params["tlsa_public_key"], tlsa_ports=params["tlsa_ports"])
+        tlsa_public_key=params["tlsa_public_key"], tlsa_ports=params["tlsa_ports"], kinds=params["kinds"])
 
 
 def write_zonefiles(module: AnsibleModule, directory: str, files: dict, absent: bool) -> tuple[list, list]:
@@ -478,6 +490,7 @@ def main() -> None:
     params = module.params
     try:
         rrsets = _dns_records.compute(settings(params))
+        _dns_records.check_kinds_output(params["kinds"], params["zonefile_dir"], params["provider"])
         server = _rfc2136.server_from_params(params) if params["provider"] == "rfc2136" else None
         if params["workers"] < 1:
             raise ValueError(f"workers: expected at least 1, got {params['workers']}")

@@ -276,3 +276,38 @@ def test_zonefiles_table_and_external_dns():
     assert endpoint[("example.org", "TXT")]["targets"] == ["v=spf1 mx -all"]
     assert endpoint[("mta-sts.example.org", "CNAME")]["targets"] == ["mail.example.org"]
     assert all(o["apiVersion"] == "externaldns.k8s.io/v1alpha1" and o["kind"] == "DNSEndpoint" for o in objects)
+
+
+# -- kinds: manage a part of the record set ---------------------------------------------------------------
+def test_kinds_keeps_only_the_selected_records_and_still_checks_the_rest():
+    dkim = [{"domain": "example.org", "selector": "s1-rsa", "txt_value": RSA_TXT},
+            {"domain": "example.net", "selector": "s1-rsa", "txt_value": RSA_TXT}]
+    full = r.compute(settings(dkim_records=dkim))
+    only = r.compute(settings(dkim_records=dkim, kinds=["dkim"]))
+    assert only == [x for x in full if x.kind == "dkim"]
+    assert [x.name for x in only] == ["s1-rsa._domainkey.example.net", "s1-rsa._domainkey.example.org"]
+    assert {x.kind for x in r.compute(settings(kinds=["mx", "spf"]))} == {"mx", "spf"}
+    assert r.compute(settings(kinds=list(r.KINDS))) == r.compute(settings())
+    # The other kinds are still computed: their bad input fails as without kinds.
+    with pytest.raises(ValueError, match=r"^spf_mechanisms\[0\]"):
+        r.compute(settings(kinds=["dkim"], spf_mechanisms=["bogus:x"]))
+
+
+@pytest.mark.parametrize("kinds,message", [
+    ([], r"^kinds: expected at least one"),
+    (["dkim", "txt"], r"^kinds\[1\]: unknown record kind 'txt'"),
+])
+def test_kinds_bad_input_names_the_option(kinds, message):
+    with pytest.raises(ValueError, match=message):
+        r.compute(settings(kinds=kinds))
+
+
+def test_kinds_refuse_zone_files_and_dnsendpoints_holding_a_part_of_a_domain():
+    r.check_kinds_output(None, "/srv/render/dns", "external_dns")
+    r.check_kinds_output(list(r.KINDS), "/srv/render/dns", "external_dns")
+    r.check_kinds_output(["dkim"], None, "rfc2136")
+    r.check_kinds_output(["dkim"], "", "none")
+    with pytest.raises(ValueError, match=r"^zonefile_dir: .* kinds selects only dkim"):
+        r.check_kinds_output(["dkim"], "/srv/render/dns", "rfc2136")
+    with pytest.raises(ValueError, match=r"^provider: .*external_dns.* kinds selects only dkim, mx"):
+        r.check_kinds_output(["dkim", "mx"], None, "external_dns")
