@@ -102,9 +102,41 @@ def test_bad_input_fails_before_writing_and_names_the_option(playbook, tmp_path)
     for message, overrides in cases.items():
         result = playbook(play(options(dest, **overrides))).task("render")
         assert result["failed"] is True and message in result["msg"], (message, result["msg"])
+    more = {
+        # Ansible's own argument check names the sub-option.
+        "missing required arguments: host found in relay": dict(relay={"port": 587}),
+        "relay.port: port 70000 is out of range": dict(relay={"host": "relay.example.net", "port": 70000}),
+        "dns_resolver[1]: 'resolver.example.net' is not an IP address": dict(dns_resolver=["10.0.0.1", "resolver.example.net"]),
+        "tls.key_file: 'tls.key' must be an absolute path": dict(tls={"cert_file": "/tls/tls.crt", "key_file": "tls.key"}),
+    }
+    for message, overrides in more.items():
+        result = playbook(play(options(dest, **overrides))).task("render")
+        assert result["failed"] is True and message in result["msg"], (message, result["msg"])
     unknown = playbook(play(options(dest, listeners=["smtps"]))).task("render")
     assert unknown["failed"] is True and "listeners" in unknown["msg"] and "smtps" in unknown["msg"]
     assert not dest.exists()
+
+
+def test_certificate_relay_and_resolver_render(playbook, tmp_path, shared_dir):
+    dest = tmp_path / "stalwart"
+    relay = {"host": "smtp.relay.example.net", "port": 465, "username": "mailer"}
+    result = playbook(play(options(dest, tls={"cert_file": "/etc/stalwart/tls/tls.crt", "key_file": "/etc/stalwart/tls/tls.key"},
+                                  relay=relay, dns_resolver=["10.96.0.10", "tcp://10.96.0.11:5353"])))
+    assert result.rc == 0, result.stdout[-3000:]
+    render = result.task("render")
+    by_object = {op["object"]: op for op in render["plan"]}
+    assert by_object["Certificate"]["matchOn"] == ["certificate"]
+    assert by_object["SystemSettings"]["value"]["defaultCertificateId"] == "#certificate_default"
+    route = by_object["MtaRoute"]["value"]["route_relay"]
+    assert route["implicitTls"] is True and route["authSecret"]["variableName"] == "STALWART_RELAY_PASSWORD"
+    assert by_object["DnsResolver"]["value"]["servers"]["1"] == {"address": "10.96.0.11", "port": 5353, "protocol": "tcp"}
+    schema = _schema(shared_dir)
+    for obj in ("Certificate", "SystemSettings", "MtaRoute", "MtaOutboundStrategy", "DnsResolver"):
+        op = by_object[obj]
+        for value in (op["value"].values() if op["@type"] == "upsert" else [op["value"]]):
+            assert schema.check(obj, value, update=op["@type"] == "update") == [], (obj, value)
+    assert playbook(play(options(dest, tls={"cert_file": "/etc/stalwart/tls/tls.crt", "key_file": "/etc/stalwart/tls/tls.key"},
+                                 relay=relay, dns_resolver=["10.96.0.10", "tcp://10.96.0.11:5353"]))).task("render")["changed"] is False
 
 
 def test_a_thousand_domains_in_one_task(playbook, tmp_path):

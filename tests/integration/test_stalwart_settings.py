@@ -285,3 +285,68 @@ def test_the_test_server_enforces_the_upstream_schema(jmap_server):
     assert responses[1][1]["created"]["a"]["id"]
     assert responses[2][1]["list"][0]["credentials"]["0"]["secret"] == "****"
     assert jmap_server.set_calls == len(cases) + 4
+
+
+TLS = {"cert_file": "/etc/stalwart/tls/tls.crt", "key_file": "/etc/stalwart/tls/tls.key"}
+RELAY = {"host": "smtp.relay.example.net", "port": 587, "username": "mailer", "password_env": "STALWART_RELAY_PASSWORD"}
+RESOLVERS = ["10.96.0.10", "tls://[2620:fe::fe]:853"]
+
+
+def test_certificate_relay_and_resolver_apply_and_converge(jmap_server, playbook):
+    config = render_vars(tls=TLS, relay=RELAY, dns_resolver=RESOLVERS)
+    first = playbook(plays(jmap_server, config))
+    assert first.rc == 0, first.stdout[-3000:]
+    changes = first.task("apply")["changes"]
+    assert changes["Certificate"]["create"] == 1 and changes["MtaRoute"]["create"] == 1
+
+    # The mounted cert-manager Secret is the server's default certificate, by file reference only.
+    [certificate] = jmap_server.objects("Certificate")
+    assert certificate["certificate"] == {"@type": "File", "filePath": "/etc/stalwart/tls/tls.crt"}
+    assert certificate["privateKey"] == {"@type": "File", "filePath": "/etc/stalwart/tls/tls.key"}
+    assert jmap_server.objects("SystemSettings")[0]["defaultCertificateId"] == certificate["id"]
+    # Remote mail goes through the relay, whose password stays an environment reference.
+    [route] = jmap_server.objects("MtaRoute")
+    assert (route["@type"], route["name"], route["address"], route["port"], route["implicitTls"]) == (
+        "Relay", "relay", "smtp.relay.example.net", 587, False)
+    assert route["authUsername"] == "mailer"
+    assert route["authSecret"] == {"@type": "EnvironmentVariable", "variableName": "STALWART_RELAY_PASSWORD"}
+    strategy = jmap_server.objects("MtaOutboundStrategy")[0]
+    assert strategy["route"]["else"] == "'relay'"
+    assert list(strategy["route"]["match"].values()) == [{"if": "is_local_domain(rcpt_domain)", "then": "'local'"}]
+    resolver = jmap_server.objects("DnsResolver")[0]
+    assert resolver["@type"] == "Custom"
+    assert list(resolver["servers"].values()) == [{"address": "10.96.0.10", "port": 53, "protocol": "udp"},
+                                                  {"address": "2620:fe::fe", "port": 853, "protocol": "tls"}]
+
+    # A second apply finds the same Certificate (matched on its certificate reference) and writes nothing.
+    writes = jmap_server.set_calls
+    second = playbook(plays(jmap_server, config))
+    assert second.rc == 0, second.stdout[-3000:]
+    assert second.task("apply")["changed"] is False and second.task("apply")["set_calls"] == 0
+    assert jmap_server.set_calls == writes and len(jmap_server.objects("Certificate")) == 1
+
+    # Back to direct delivery and the system resolver: the route and resolver change, the certificate does not.
+    direct = playbook(plays(jmap_server, render_vars(tls=TLS)))
+    assert direct.rc == 0, direct.stdout[-3000:]
+    assert {obj for obj, _args in jmap_server.set_log[writes:]} == {"x:MtaOutboundStrategy", "x:DnsResolver"}
+    assert jmap_server.objects("MtaOutboundStrategy")[0]["route"]["else"] == "'mx'"
+    assert jmap_server.objects("DnsResolver")[0]["@type"] == "System"
+    assert jmap_server.objects("SystemSettings")[0]["defaultCertificateId"] == certificate["id"]
+    writes = jmap_server.set_calls
+    assert playbook(plays(jmap_server, render_vars(tls=TLS))).task("apply")["changed"] is False
+    assert jmap_server.set_calls == writes
+
+
+def test_a_renamed_relay_host_is_one_update_of_the_route(jmap_server, playbook):
+    config = render_vars(tls=TLS, relay=dict(RELAY, username=None))
+    assert playbook(plays(jmap_server, config)).rc == 0
+    [route] = jmap_server.objects("MtaRoute")
+    assert route["authSecret"] == {"@type": "None"} and route["authUsername"] is None
+    writes = jmap_server.set_calls
+    moved = playbook(plays(jmap_server, render_vars(tls=TLS, relay=dict(RELAY, host="relay2.example.net"))))
+    assert moved.rc == 0, moved.stdout[-3000:]
+    assert [obj for obj, _args in jmap_server.set_log[writes:]] == ["x:MtaRoute"]
+    update = jmap_server.set_log[writes][1]["update"][route["id"]]
+    assert update == {"address": "relay2.example.net", "authUsername": "mailer",
+                      "authSecret": {"@type": "EnvironmentVariable", "variableName": "STALWART_RELAY_PASSWORD"}}
+    assert len(jmap_server.objects("MtaRoute")) == 1
