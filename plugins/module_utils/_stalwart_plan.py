@@ -418,7 +418,6 @@ def _accounts(params: dict, names: set[str]) -> dict[str, dict]:
     return accounts
 
 
-
 def _tls(params: dict) -> dict | None:
     """The x:Certificate for the mounted cert-manager Secret, or None without the tls option."""
     tls = params.get("tls")

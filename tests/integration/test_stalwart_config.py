@@ -120,8 +120,9 @@ def test_bad_input_fails_before_writing_and_names_the_option(playbook, tmp_path)
 def test_certificate_relay_and_resolver_render(playbook, tmp_path, shared_dir):
     dest = tmp_path / "stalwart"
     relay = {"host": "smtp.relay.example.net", "port": 465, "username": "mailer"}
-    result = playbook(play(options(dest, tls={"cert_file": "/etc/stalwart/tls/tls.crt", "key_file": "/etc/stalwart/tls/tls.key"},
-                                  relay=relay, dns_resolver=["10.96.0.10", "tcp://10.96.0.11:5353"])))
+    extra = dict(tls={"cert_file": "/etc/stalwart/tls/tls.crt", "key_file": "/etc/stalwart/tls/tls.key"},
+                 relay=relay, dns_resolver=["10.96.0.10", "tcp://10.96.0.11:5353"])
+    result = playbook(play(options(dest, **extra)))
     assert result.rc == 0, result.stdout[-3000:]
     render = result.task("render")
     by_object = {op["object"]: op for op in render["plan"]}
@@ -135,8 +136,7 @@ def test_certificate_relay_and_resolver_render(playbook, tmp_path, shared_dir):
         op = by_object[obj]
         for value in (op["value"].values() if op["@type"] == "upsert" else [op["value"]]):
             assert schema.check(obj, value, update=op["@type"] == "update") == [], (obj, value)
-    assert playbook(play(options(dest, tls={"cert_file": "/etc/stalwart/tls/tls.crt", "key_file": "/etc/stalwart/tls/tls.key"},
-                                 relay=relay, dns_resolver=["10.96.0.10", "tcp://10.96.0.11:5353"]))).task("render")["changed"] is False
+    assert playbook(play(options(dest, **extra))).task("render")["changed"] is False
 
 
 def test_a_thousand_domains_in_one_task(playbook, tmp_path):

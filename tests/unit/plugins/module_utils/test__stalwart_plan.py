@@ -121,8 +121,8 @@ def test_golden_minimal():
         "authSecret": {"@type": "EnvironmentVariable", "variableName": "STALWART_METRICS_PASSWORD"}}
     # No tls option: no Certificate, Stalwart keeps its own. Direct delivery and the system resolver, as Stalwart's defaults.
     assert "Certificate" not in rendered.summary and "defaultCertificateId" not in rendered.plan[3]["value"]
-    assert rendered.plan[11]["value"] == {"route": {"else": "'mx'", "match": {"0": {"if": "is_local_domain(rcpt_domain)",
-                                                                                      "then": "'local'"}}}}
+    local = {"if": "is_local_domain(rcpt_domain)", "then": "'local'"}
+    assert rendered.plan[11]["value"] == {"route": {"else": "'mx'", "match": {"0": local}}}
     assert rendered.plan[12]["value"] == {"@type": "System"}
     assert rendered.plan[13]["value"] == {"mode": "testing", "maxAge": 604800000, "mxHosts": {"mail.example.org": True}}
     assert rendered.summary["DkimSignature"] == 2 and rendered.summary["NetworkListener"] == 5
