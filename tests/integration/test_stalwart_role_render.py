@@ -5,6 +5,8 @@ and bad input refused before anything is written."""
 
 from __future__ import annotations
 
+import base64
+import functools
 import gzip
 import hashlib
 import json
@@ -333,3 +335,158 @@ def test_argument_specs_mirror_defaults():
         assert name.startswith("stalwart_")
         if "choices" in spec and name in defaults:
             assert defaults[name] in spec["choices"], name
+
+
+# --- 1000 domains: the DKIM keys split over Secrets that each fit the API server's object size limit ---
+
+OBJECT_LIMIT = 1024 * 1024  # etcd and the API server refuse a larger object
+SHARD_LIMIT = 900 * 1024  # what the role fills a DKIM Secret up to (vars/main.yml)
+
+
+def thousand_domains(n: int) -> list[dict]:
+    return [{"name": f"d{i:04d}.example.test"} for i in range(n)]
+
+
+def seed_dkim_keys(key_dir: pathlib.Path, domains: list[dict]) -> None:
+    """Real keys of the real sizes in the render tree (one RSA-2048 and one Ed25519 key, copied), so a
+    1000-domain render does not spend minutes generating keys; the role reads them like its own."""
+    from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa  # pylint: disable=import-outside-toplevel
+
+    def pem(key):
+        return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption())
+
+    material = {"rsa": pem(rsa.generate_private_key(public_exponent=65537, key_size=2048)),
+                "ed25519": pem(ed25519.Ed25519PrivateKey.generate())}
+    key_dir.mkdir(parents=True, mode=0o700)
+    for domain in domains:
+        for algorithm, data in material.items():
+            path = key_dir / f"s1-{algorithm}._domainkey.{domain['name']}.pem"
+            path.write_bytes(data)
+            path.chmod(0o600)
+
+
+def copy_tree(src: pathlib.Path, dest: pathlib.Path) -> None:
+    for path in sorted(src.rglob("*")):
+        if path.is_file():
+            (dest / path.relative_to(src)).parent.mkdir(parents=True, exist_ok=True)
+            (dest / path.relative_to(src)).write_bytes(path.read_bytes())
+            (dest / path.relative_to(src)).chmod(path.stat().st_mode & 0o777)
+
+
+def api_size(secret: dict) -> int:
+    """Bytes of the Secret as the API server serves it: JSON, stringData folded into base64 data."""
+    doc = {k: v for k, v in secret.items() if k != "stringData"}
+    doc["data"] = {k: base64.b64encode(v.encode()).decode() for k, v in secret.get("stringData", {}).items()}
+    return len(json.dumps(doc, separators=(",", ":")))
+
+
+@functools.lru_cache(maxsize=16)
+def documents(directory: pathlib.Path) -> list[dict]:
+    """load_documents, once per directory (the 1000-domain trees are read by several tests, never changed)."""
+    return load_documents(directory)
+
+
+def dkim_shards(out: pathlib.Path) -> dict[str, dict]:
+    """The DKIM Secrets of a render, by name, in shard order."""
+    found = {d["metadata"]["name"]: d for d in documents(out / "secrets")
+             if d["kind"] == "Secret" and d["metadata"]["name"].startswith("stalwart-dkim")}
+    return dict(sorted(found.items(), key=lambda item: int(item[0].rsplit("-", 1)[1])))
+
+
+def dkim_volume(out: pathlib.Path) -> dict:
+    sts = by_kind(documents(out / "kubernetes"))[("StatefulSet", "stalwart")]["spec"]["template"]["spec"]
+    mount = [m for m in sts["containers"][0]["volumeMounts"] if m["name"] == "dkim"]
+    assert mount == [{"name": "dkim", "mountPath": "/etc/stalwart/dkim", "readOnly": True}]
+    return [v for v in sts["volumes"] if v["name"] == "dkim"][0]
+
+
+@pytest.fixture(scope="module")
+def thousand(tmp_path_factory):
+    """1000 domains rendered; then, each from a copy of that tree, one domain added and the domains of the last
+    DKIM Secret removed."""
+    base = tmp_path_factory.mktemp("stalwart-1000")
+    out = base / "render"
+    domains = thousand_domains(1000)
+    seed_dkim_keys(out / "secrets" / "dkim", domains)
+    first = render(base / "run1", out, {"stalwart_domains": domains})
+    assert first.rc == 0, first.stdout[-6000:] + first.stderr[-3000:]
+    added = base / "added"
+    copy_tree(out, added)
+    more = render(base / "run2", added, {"stalwart_domains": domains + [{"name": "new.example.test"}]})
+    assert more.rc == 0, more.stdout[-6000:] + more.stderr[-3000:]
+    last = list(dkim_shards(out).values())[-1]["stringData"]
+    gone = {name.split("._domainkey.", 1)[1][:-len(".pem")] for name in last}
+    removed = base / "removed"
+    copy_tree(out, removed)
+    fewer = render(base / "run3", removed, {"stalwart_domains": [d for d in domains if d["name"] not in gone]})
+    assert fewer.rc == 0, fewer.stdout[-6000:] + fewer.stderr[-3000:]
+    return {"dir": out, "added": added, "removed": removed, "gone": gone, "runs": (first, more, fewer)}
+
+
+def test_thousand_domains_every_secret_under_the_size_limit(thousand, shared_dir):
+    secrets = [d for d in documents(thousand["dir"] / "secrets") if d["kind"] == "Secret"]
+    shards = dkim_shards(thousand["dir"])
+    assert list(shards) == [f"stalwart-dkim-{i}" for i in range(len(shards))] and len(shards) >= 3
+    for secret in secrets:
+        assert api_size(secret) < OBJECT_LIMIT, secret["metadata"]["name"]
+        validate(secret, shared_dir)
+    for secret in shards.values():
+        assert secret["metadata"]["namespace"] == "mail" and secret["type"] == "Opaque"
+        assert api_size(secret) <= SHARD_LIMIT
+    # Filled in order: every shard but the last is nearly full.
+    assert all(api_size(secret) > SHARD_LIMIT * 0.9 for secret in list(shards.values())[:-1])
+    # The keys of 1000 domains would not fit one Secret.
+    assert sum(api_size(s) for s in shards.values()) > OBJECT_LIMIT * 2
+    # No key reached the output: the Secrets go only to secrets/.
+    for result in thousand["runs"]:
+        assert "PRIVATE KEY" not in result.stdout
+
+
+def test_thousand_domains_projected_volume_lists_every_shard(thousand):
+    volume = dkim_volume(thousand["dir"])
+    assert set(volume) == {"name", "projected"} and volume["projected"]["defaultMode"] == 0o440
+    assert volume["projected"]["sources"] == [{"secret": {"name": name}} for name in dkim_shards(thousand["dir"])]
+
+
+def test_thousand_domains_every_key_file_is_served_by_one_shard(thousand):
+    out = thousand["dir"]
+    plan = (out / "stalwart" / "plan.ndjson").read_text()
+    refs = re.findall(r"/etc/stalwart/dkim/([^\"/]+\.pem)", plan)
+    assert len(refs) == len(set(refs)) == 2000
+    served: dict[str, list[str]] = {}
+    for name, secret in dkim_shards(out).items():
+        for key, pem in secret["stringData"].items():
+            served.setdefault(key, []).append(name)
+            assert pem == (out / "secrets" / "dkim" / key).read_text()
+    assert set(served) == set(refs) == {p.name for p in (out / "secrets" / "dkim").glob("*.pem")}
+    assert all(len(names) == 1 for names in served.values())
+
+
+def test_thousand_domains_adding_one_rewrites_at_most_two_shards(thousand):
+    before, after = dkim_shards(thousand["dir"]), dkim_shards(thousand["added"])
+    assert set(before) <= set(after) and len(after) - len(before) <= 1
+    changed = [name for name in after if after[name] != before.get(name)]
+    assert 1 <= len(changed) <= 2, changed
+    new = {"s1-rsa._domainkey.new.example.test.pem", "s1-ed25519._domainkey.new.example.test.pem"}
+    for name in changed:  # the changed shards only gained the new keys
+        old = before.get(name, {"stringData": {}})["stringData"]
+        assert set(after[name]["stringData"]) - set(old) <= new and set(old) <= set(after[name]["stringData"])
+    assert new <= {key for secret in after.values() for key in secret["stringData"]}
+    for name in set(after) - set(changed):  # the other shard files are byte-identical
+        path = f"secrets/stalwart/mail-{name}.yaml"
+        assert (thousand["added"] / path).read_bytes() == (thousand["dir"] / path).read_bytes()
+    if len(after) > len(before):
+        assert dkim_volume(thousand["added"])["projected"]["sources"][-1] == {"secret": {"name": list(after)[-1]}}
+
+
+def test_thousand_domains_emptied_shard_is_removed(thousand):
+    before, after = dkim_shards(thousand["dir"]), dkim_shards(thousand["removed"])
+    last = list(before)[-1]
+    assert list(after) == list(before)[:-1]
+    assert not (thousand["removed"] / "secrets" / "stalwart" / f"mail-{last}.yaml").exists()
+    assert f"mail-{last}.yaml" not in (thousand["removed"] / "secrets" / "kustomization.yaml").read_text()
+    assert dkim_volume(thousand["removed"])["projected"]["sources"] == [{"secret": {"name": n}} for n in after]
+    remaining = {key for secret in after.values() for key in secret["stringData"]}
+    assert remaining and not any(key.split("._domainkey.", 1)[1][:-4] in thousand["gone"] for key in remaining)
