@@ -4,9 +4,12 @@ network namespace, so only 127.0.0.1 exists and nothing can leave the machine.""
 
 from __future__ import annotations
 
+import fcntl
+import json
 import pathlib
 import shutil
 import sys
+import typing as t
 
 import pytest
 
@@ -37,6 +40,32 @@ def bind(tmp_path_factory) -> BindServer:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def session_cache(tmp_path_factory, worker_id, testrun_uid):
+    """``session_cache(name, build)``: the JSON data ``build(workdir)`` returns, built once per test run and shared
+    by every test and every xdist worker (a file under the run's base temp, a lock while one worker builds).
+    For expensive scenes, e.g. a converged cluster that tests restore into servers of their own."""
+    built: dict[str, t.Any] = {}
+
+    def _get(name: str, build: t.Callable[[pathlib.Path], t.Any]) -> t.Any:
+        if name in built:
+            return built[name]
+        if worker_id == "master":  # no xdist: this process is the whole run
+            built[name] = json.loads(json.dumps(build(tmp_path_factory.mktemp(name))))
+            return built[name]
+        path = tmp_path_factory.getbasetemp().parent / f"{name}-{testrun_uid}.json"
+        with open(f"{path}.lock", "w", encoding="utf-8") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not path.exists():
+                tmp = path.with_suffix(".tmp")
+                tmp.write_text(json.dumps(build(tmp_path_factory.mktemp(name))))
+                tmp.rename(path)
+        built[name] = json.loads(path.read_text())
+        return built[name]
+
+    return _get
 
 
 @pytest.fixture
@@ -91,16 +120,17 @@ def _kube_crd_dir():
 @pytest.fixture
 def kube_factory(tmp_path):
     """Start Kubernetes API test servers with options: ``kube_factory(controllers={...}, crd_dir=None)``.
-    The operator CRDs from ../shared/crds are preloaded unless ``crd_dir`` says otherwise."""
+    The operator CRDs from ../shared/crds are preloaded unless ``crd_dir`` says otherwise; ``state=`` restores a
+    ``KubeServer.snapshot()`` (its CRDs included) instead."""
     from servers.kube import KubeServer  # pylint: disable=import-outside-toplevel
 
     started = []
 
-    def _start(**kwargs):
-        kwargs.setdefault("crd_dir", _kube_crd_dir())
+    def _start(state: dict | None = None, **kwargs):
+        kwargs.setdefault("crd_dir", None if state else _kube_crd_dir())
         server = KubeServer(tmp_path / f"kube-{len(started)}", **kwargs).start()
         started.append(server)
-        return server
+        return server.restore(state) if state else server
 
     yield _start
     for server in started:

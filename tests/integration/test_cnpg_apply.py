@@ -1,16 +1,19 @@
 # -*- coding: utf-8 -*-
 """The cnpg and minio roles in apply mode against the Kubernetes API test server: the operator is server-side
 applied and its CRDs/Deployment waited for, then the Cluster (Ready) and the Tenant (Initialized); a second
-converge and a check run write nothing; one changed variable patches only the object it affects."""
+converge and a check run write nothing; one changed variable patches only the object it affects.
+The first converge runs once per test run (session_cache); each test gets a server restored from its result."""
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 
 import pytest
 
 from servers import bundle
-from servers.ansible import run_playbook
+from servers.ansible import PlaybookResult, run_playbook
+from servers.kube import KubeServer
 
 ROLES = ["openova.stalwart.cnpg", "openova.stalwart.minio"]
 
@@ -41,9 +44,26 @@ def writes(kube):
     return [(w.verb, w.kind, w.name) for w in kube.changes() if not w.dry_run]
 
 
-def test_converge_in_order_then_nothing_to_do(kube, operators, tmp_path):
-    first = ok(converge(tmp_path / "run1", kube, operators))
-    done = writes(kube)
+def _first_converge(shared_dir, workdir) -> dict:
+    """Converge an empty cluster (with -vvv, for the secrets test): the result, the writes and the stored state."""
+    operators = {"cnpg_operator_manifest_url": str(bundle.cnpg_operator(shared_dir, workdir / "cnpg.yaml")),
+                 "minio_operator_manifest_url": str(bundle.minio_operator(shared_dir, workdir / "minio.yaml"))}
+    with KubeServer(workdir / "kube", crd_dir=shared_dir / "crds") as kube:
+        first = ok(converge(workdir / "run1", kube, operators, args=["-vvv"]))
+        assert not kube.controller_errors, kube.controller_errors
+        return {"first": dataclasses.asdict(first), "writes": writes(kube), "kube": kube.snapshot()}
+
+
+@pytest.fixture
+def converged(session_cache, shared_dir, kube_factory):
+    """A server of this test's own holding the state after the first converge, that converge's result and writes."""
+    state = session_cache("cnpg-minio-converged", lambda workdir: _first_converge(shared_dir, workdir))
+    return {"first": PlaybookResult(**state["first"]), "writes": [tuple(w) for w in state["writes"]],
+            "kube": kube_factory(state=state["kube"])}
+
+
+def test_converge_in_order_then_nothing_to_do(converged, operators, tmp_path):
+    first, done, kube = converged["first"], converged["writes"], converged["kube"]
     kinds = [write[1] for write in done]
     assert kinds.index("Deployment") < kinds.index("Cluster") < kinds.index("Tenant")
     assert all(write[0] == "apply" for write in done)
@@ -60,16 +80,14 @@ def test_converge_in_order_then_nothing_to_do(kube, operators, tmp_path):
         "secret": "stalwart-db-app", "host": "stalwart-db-rw.mail.svc", "database": "stalwart",
         "endpoint": "http://minio.mail.svc"}
 
-    kube.reset_counters()
     second = ok(converge(tmp_path / "run2", kube, operators))
     assert second.changed == 0
     assert kube.counters()["mutating_requests"] == 0 and kube.counters()["dry_run_requests"] == 0
     assert kube.get("Secret", "stalwart-s3-stalwart-user", "mail")["data"] == user["data"]  # credentials kept
 
 
-def test_check_mode_and_a_changed_variable(kube, operators, tmp_path):
-    ok(converge(tmp_path / "run1", kube, operators))
-    kube.reset_counters()
+def test_check_mode_and_a_changed_variable(converged, operators, tmp_path):
+    kube = converged["kube"]
     check = ok(converge(tmp_path / "check", kube, operators, extra={"cnpg_instances": 3}, check=True, diff=True))
     assert check.changed > 0
     assert kube.counters()["writes"] == 0
@@ -81,8 +99,9 @@ def test_check_mode_and_a_changed_variable(kube, operators, tmp_path):
     assert kube.get("Cluster.postgresql.cnpg.io", "stalwart-db", "mail")["spec"]["instances"] == 3
 
 
-def test_secrets_never_show(kube, operators, tmp_path):
-    result = ok(converge(tmp_path / "run1", kube, operators, args=["-vvv"]))
+def test_secrets_never_show(converged):
+    result, kube = converged["first"], converged["kube"]  # the first converge ran with -vvv
+    assert "ESTABLISH LOCAL CONNECTION" in result.stdout  # -vvv output, with every module invocation
     user = kube.get("Secret", "stalwart-s3-stalwart-user", "mail")
     secret = base64.b64decode(user["data"]["CONSOLE_SECRET_KEY"]).decode()
     config = base64.b64decode(kube.get("Secret", "stalwart-s3-env-configuration", "mail")["data"]["config.env"]).decode()

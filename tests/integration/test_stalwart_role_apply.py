@@ -2,17 +2,22 @@
 """The stalwart role in apply mode, through ansible-playbook, against the Kubernetes API test server and the
 Stalwart JMAP test server: converge creates everything and applies the settings; a second converge and a check
 run write nothing; an image change stops every pod before the new version starts; one changed variable patches
-only the objects it affects."""
+only the objects it affects. The first converge runs once per test run (session_cache) and each test gets servers
+of its own restored from its result."""
 
 from __future__ import annotations
 
 import base64
+import dataclasses
+import re
 import threading
 import time
 
 import pytest
 
-from servers.ansible import run_playbook
+from servers.ansible import PlaybookResult, run_playbook
+from servers.jmap import JmapServer
+from servers.kube import KubeServer
 
 ADMIN_PASSWORD = "Adm1n-pass"  # what the JMAP test server accepts for user admin
 S3_SECRET = "s3-secret-Pw71Za"
@@ -51,11 +56,40 @@ def writes(kube):
     return [(w.verb, w.kind, w.name) for w in kube.changes() if not w.dry_run]
 
 
+def dkim_data(kube) -> dict[str, str]:
+    """The DKIM key files over all the Secrets stalwart-dkim-<n> they are split into."""
+    data: dict[str, str] = {}
+    for secret in kube.list("Secret", "mail"):
+        if re.fullmatch(r"stalwart-dkim-\d+", secret["metadata"]["name"]):
+            data.update(secret["data"])
+    return data
+
+
+def _first_converge(shared_dir, workdir) -> dict:
+    """Converge an empty cluster (the recovery admin Secret seeded): the result and both servers' state."""
+    jmap = JmapServer(shared_dir / "stalwart" / "schema-0.16.18.json.gz", users={"admin": ADMIN_PASSWORD})
+    jmap.start()
+    try:
+        with KubeServer(workdir / "kube", crd_dir=shared_dir / "crds") as kube:
+            seed_admin(kube)
+            first = ok(converge(workdir / "run1", kube, jmap))
+            assert not kube.controller_errors, kube.controller_errors
+            return {"first": dataclasses.asdict(first), "kube": kube.snapshot(), "jmap": jmap.snapshot()}
+    finally:
+        jmap.stop()
+
+
+def converged_servers(session_cache, shared_dir, kube_factory, jmap_server) -> tuple[KubeServer, JmapServer, PlaybookResult]:
+    """Servers of the caller's own in the state the first converge of BASE_VARS left, and that converge's result."""
+    state = session_cache("stalwart-apply-converged", lambda workdir: _first_converge(shared_dir, workdir))
+    return (kube_factory(state=state["kube"]), jmap_server.restore(state["jmap"]),
+            PlaybookResult(**state["first"]))
+
+
 @pytest.fixture
-def converged(tmp_path, kube, jmap_server):
-    seed_admin(kube)
-    first = ok(converge(tmp_path / "run1", kube, jmap_server))
-    return {"first": first, "kube": kube, "jmap": jmap_server, "tmp": tmp_path}
+def converged(tmp_path, session_cache, shared_dir, kube_factory, jmap_server):
+    kube, jmap, first = converged_servers(session_cache, shared_dir, kube_factory, jmap_server)
+    return {"first": first, "kube": kube, "jmap": jmap, "tmp": tmp_path}
 
 
 def test_converge_creates_everything(converged):
@@ -63,14 +97,14 @@ def test_converge_creates_everything(converged):
     for kind, name in [("StatefulSet", "stalwart"), ("ConfigMap", "stalwart-config"), ("Service", "stalwart"),
                        ("Service", "stalwart-headless"), ("Service", "stalwart-mail"), ("Certificate", "stalwart"),
                        ("PodDisruptionBudget", "stalwart"), ("NetworkPolicy", "stalwart"), ("Ingress", "stalwart"),
-                       ("ServiceMonitor", "stalwart"), ("PrometheusRule", "stalwart"), ("Secret", "stalwart-dkim"),
+                       ("ServiceMonitor", "stalwart"), ("PrometheusRule", "stalwart"), ("Secret", "stalwart-dkim-0"),
                        ("Secret", "stalwart-metrics"), ("ConfigMap", "stalwart-dashboard")]:
         assert kube.get(kind, name, "mail") is not None, (kind, name)
     creds = kube.get("Secret", "stalwart-credentials", "mail")["data"]
     decoded = {k: base64.b64decode(v).decode() for k, v in creds.items()}
     assert decoded["STALWART_RECOVERY_ADMIN"] == f"admin:{ADMIN_PASSWORD}"  # read back, not regenerated
     assert decoded["STALWART_S3_SECRET_KEY"] == S3_SECRET and len(decoded["STALWART_SMOKE_PASSWORD"]) == 24
-    dkim = kube.get("Secret", "stalwart-dkim", "mail")["data"]
+    dkim = dkim_data(kube)
     assert sorted(dkim) == sorted(f"s1-{a}._domainkey.{d}.pem" for d in ("example.org", "example.net")
                                   for a in ("rsa", "ed25519"))
     # The settings plan reached Stalwart: the domains and a signature per key exist.
@@ -82,7 +116,7 @@ def test_converge_creates_everything(converged):
 
 def test_second_converge_and_check_mode_write_nothing(converged):
     kube, jmap, tmp = converged["kube"], converged["jmap"], converged["tmp"]
-    dkim_before = kube.get("Secret", "stalwart-dkim", "mail")["data"]
+    dkim_before = dkim_data(kube)
     set_calls = jmap.set_calls
     kube.reset_counters()
     second = ok(converge(tmp / "run2", kube, jmap))
@@ -90,7 +124,7 @@ def test_second_converge_and_check_mode_write_nothing(converged):
     assert jmap.set_calls == set_calls
     assert second.changed == 0, [t["task"]["name"] for p in second.data["plays"] for t in p["tasks"]
                                  if any(h.get("changed") for h in t["hosts"].values())]
-    assert kube.get("Secret", "stalwart-dkim", "mail")["data"] == dkim_before  # keys kept, never regenerated
+    assert dkim_data(kube) == dkim_before  # keys kept, never regenerated
     kube.reset_counters()
     ok(converge(tmp / "run3", kube, jmap, check=True, diff=True))
     assert kube.counters()["writes"] == 0 and jmap.set_calls == set_calls
@@ -106,7 +140,8 @@ def test_one_variable_patches_only_affected_objects(converged):
                                            "stalwart_resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}}))
     changed = {(k, n) for verb, k, n in writes(kube) if k != "Pod" and verb}
     assert ("Service", "stalwart-mail") in changed and ("StatefulSet", "stalwart") in changed
-    assert not changed & {("ConfigMap", "stalwart-config"), ("Secret", "stalwart-dkim"), ("Ingress", "stalwart")}
+    assert not changed & {("ConfigMap", "stalwart-config"), ("Ingress", "stalwart")}
+    assert not [name for kind, name in changed if kind == "Secret" and name.startswith("stalwart-dkim")]
     # volumeClaimTemplates cannot change: refused before any write, naming the variable.
     kube.reset_counters()
     refused = converge(tmp / "run4", kube, jmap, {"stalwart_storage_class": "fast"})

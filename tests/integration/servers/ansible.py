@@ -95,8 +95,10 @@ def run_playbook(playbook: str | pathlib.Path | list, tmp_path: pathlib.Path, ex
     proc = subprocess.run(cmd, cwd=REPO, env=run_env, capture_output=True, text=True, check=False)
     data: dict = {}
     if json_output and proc.stdout.strip():
+        # The callback prints one indented document last; with -v... verbose lines come before it.
+        start = proc.stdout.rfind("\n{\n") + 1 if "\n{\n" in proc.stdout else proc.stdout.find("{")
         try:
-            data = json.loads(proc.stdout[proc.stdout.index("{"):])
+            data = json.loads(proc.stdout[start:]) if start >= 0 else {}
         except ValueError:
             data = {}
     return PlaybookResult(proc.returncode, proc.stdout, proc.stderr, data)

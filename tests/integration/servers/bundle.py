@@ -5,6 +5,7 @@ Also builds small operator release manifests from the upstream CRDs, so tests ne
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import pathlib
 import typing as t
@@ -12,6 +13,9 @@ import typing as t
 import yaml
 
 from . import manifests
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def tree_digest(root: str | pathlib.Path) -> dict[str, str]:
@@ -54,9 +58,18 @@ def check_bundle(root: str | pathlib.Path, shared_dir: str | pathlib.Path | None
 def operator_manifest(shared_dir: str | pathlib.Path, crd_files: t.Iterable[str], namespace: str,
                       deployment: str, image: str, path: str | pathlib.Path) -> pathlib.Path:
     """Write an operator release manifest (Namespace, upstream CRDs, ServiceAccount, restricted Deployment)."""
+    path = pathlib.Path(path)
+    path.write_text(_operator_text(str(shared_dir), tuple(crd_files), namespace, deployment, image))
+    return path
+
+
+@functools.lru_cache(maxsize=None)
+def _operator_text(shared_dir: str, crd_files: tuple[str, ...], namespace: str, deployment: str, image: str) -> str:
+    """The manifest text, built once per process (the upstream CRDs are large: libyaml reads and writes them)."""
     docs: list[dict] = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}]
     for name in crd_files:
-        docs.extend(d for d in yaml.safe_load_all((pathlib.Path(shared_dir) / "crds" / name).read_text()) if d)
+        text = (pathlib.Path(shared_dir) / "crds" / name).read_text()
+        docs.extend(d for d in yaml.load_all(text, Loader=_LOADER) if d)
     labels = {"app.kubernetes.io/name": deployment}
     docs.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": deployment, "namespace": namespace}})
     docs.append({
@@ -68,9 +81,7 @@ def operator_manifest(shared_dir: str | pathlib.Path, crd_files: t.Iterable[str]
                      "containers": [{"name": "manager", "image": image, "securityContext": {
                          "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}, "runAsNonRoot": True,
                          "readOnlyRootFilesystem": True, "seccompProfile": {"type": "RuntimeDefault"}}}]}}}})
-    path = pathlib.Path(path)
-    path.write_text(yaml.safe_dump_all(docs, sort_keys=False))
-    return path
+    return yaml.dump_all(docs, Dumper=_DUMPER, sort_keys=False)
 
 
 def cnpg_operator(shared_dir: str | pathlib.Path, path: str | pathlib.Path) -> pathlib.Path:

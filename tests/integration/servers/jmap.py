@@ -28,6 +28,7 @@ import typing as t
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .common import free_port
+from .jmap_http import read_jmap_post
 
 _SCHEMA_MODULE = pathlib.Path(__file__).resolve().parents[3] / "plugins" / "module_utils" / "_stalwart_schema.py"
 
@@ -154,13 +155,8 @@ class JmapServer:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if not self._gate():
                     return
-                if self.path.rstrip("/") != "/jmap":
-                    self._send(404, {"type": "about:blank", "status": 404})
-                    return
-                try:
-                    request = json.loads(body)
-                except ValueError:
-                    self._send(400, {"type": "urn:ietf:params:jmap:error:notJSON", "status": 400})
+                request = read_jmap_post(self, body)
+                if request is None:
                     return
                 status, response = server.handle(request)
                 self._send(status, response)
@@ -183,6 +179,20 @@ class JmapServer:
             self.set_log.clear()
             self.fail_statuses.clear()
             self.delay = 0.0
+
+    def snapshot(self) -> dict:
+        """The stored objects as JSON data, for ``restore`` into another server (one converge shared by tests)."""
+        with self.lock:
+            return json.loads(json.dumps({"store": self.store, "next_id": self.next_id}))
+
+    def restore(self, state: dict) -> "JmapServer":
+        """Replace the stored objects with a ``snapshot()``; the request and write counters start from zero."""
+        with self.lock:
+            self.store = json.loads(json.dumps(state["store"]))
+            self.next_id = state["next_id"]
+            self.requests = self.set_calls = 0
+            self.set_log.clear()
+        return self
 
     def register_method(self, name: str, handler: t.Callable[[dict, dict], dict]) -> None:
         self.methods[name] = handler

@@ -273,6 +273,30 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
             self._drain()
             return stored
 
+    def snapshot(self) -> dict:
+        """The stored state (objects, CRDs, server-side apply records, counters behind uids and IPs) as JSON data,
+        for ``restore`` into another server: one converge can then be shared by several tests, or through a file
+        by several test workers, each test still getting a server of its own."""
+        with self.lock:
+            return clone({"objects": [[list(key), obj] for key, obj in sorted(self._objects.items())],
+                          "applied": self._applied, "rv": self._rv, "ip": self._ip, "node_port": self._node_port})
+
+    def restore(self, state: dict) -> "KubeServer":
+        """Replace the stored state with a ``snapshot()`` (the kinds its CRDs define are served); the counters and
+        the log start from zero."""
+        with self.lock:
+            self._types = {(r.group, r.version, r.plural): r for r in kube_schema.CORE_TYPES}
+            self._cr_schemas = {}
+            self._objects = {tuple(key): obj for key, obj in clone(state["objects"])}
+            for key, obj in self._objects.items():
+                if key[:2] == ("apiextensions.k8s.io", "customresourcedefinitions"):
+                    self._register_crd(obj)
+            self._applied = clone(state["applied"])
+            self._rv, self._ip, self._node_port = state["rv"], state["ip"], state["node_port"]
+            self._queue = []
+        self.reset_counters()
+        return self
+
     def set_controller(self, label: str, enabled: bool) -> None:
         """Turn one simulated controller on or off (e.g. to test a wait that times out)."""
         if label not in self.enabled:
