@@ -23,6 +23,7 @@ INVENTORY = REPO / "examples" / "inventory.yml"
 DOMAIN = "rotate.test"
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 PHASE = "openova.stalwart.stalwart : Decide the rotation phase"
+RETIRE_DNS = "openova.stalwart.stalwart : Remove the retired DKIM records (one UPDATE per zone)"
 MESSAGE = (b"From: alice@rotate.test\r\nTo: bob@example.com\r\nSubject: rotation\r\n"
            b"Date: Thu, 01 Jan 2026 00:00:00 +0000\r\nMessage-ID: <1@rotate.test>\r\n\r\nHello.\r\n")
 
@@ -101,50 +102,60 @@ def state(render):
     return json.loads((render / "secrets" / "dkim-rotation.json").read_text())
 
 
-def test_rotation_never_leaves_mail_without_a_valid_key(bind, rotate):
-    render = rotate.render
-    first = rotate(at(0))
-    assert first.task(PHASE)["phase"] == "steady"
-    assert assert_every_signing_key_verifies(bind, render) == {"s1-rsa", "s1-ed25519"}
-    assert [g["prefix"] for g in state(render)["generations"]] == ["s1"]
+def zone_file_selectors(render) -> set[str]:
+    """DKIM selectors in the zone file snippet the dns role renders (what the zonefile provider publishes)."""
+    text = (render / "dns" / f"{DOMAIN}.zone").read_text()
+    return set(re.findall(rf"^([a-z0-9-]+)\._domainkey\.{re.escape(DOMAIN)}\. ", text, re.MULTILINE))
 
-    # Start: s2 generated and published, s1 still signs. Forcing again at once changes nothing.
-    start = rotate(at(1), stalwart_dkim_rotate_force=True)
+
+def test_rotation_never_leaves_mail_without_a_valid_key(bind, rotate):
+    """Six playbook runs: start, check, switch, overlap (the re-run after the switch), retire, repeat.
+    The re-run while waiting to switch is in test_dkim_rotate_apply.py."""
+    render = rotate.render
+    # Start on a fresh deployment: s1 (the first generation) signs, s2 is generated and published beside it.
+    start = rotate(at(0), stalwart_dkim_rotate_force=True)
     assert start.task(PHASE)["phase"] == "start" and start.changed > 0
     assert published(bind, "s2-rsa") and published(bind, "s2-ed25519")
     assert (render / "secrets" / "dkim" / f"s2-rsa._domainkey.{DOMAIN}.pem").is_file()
     assert assert_every_signing_key_verifies(bind, render) == {"s1-rsa", "s1-ed25519"}
-    again = rotate(at(1), stalwart_dkim_rotate_force=True)
-    assert again.task(PHASE)["phase"] == "wait" and again.changed == 0
+    assert [g["prefix"] for g in state(render)["generations"]] == ["s1", "s2"]
+    assert zone_file_selectors(render) == {"s1-rsa", "s1-ed25519", "s2-rsa", "s2-ed25519"}
     before = snapshot(render)
 
     # A check run reports the switch and changes nothing.
-    checked = rotate(at(1.1), check=True)
+    checked = rotate(at(0.1), check=True)
     assert checked.task(PHASE)["phase"] == "switch"
     assert snapshot(render) == before and assert_every_signing_key_verifies(bind, render) == {"s1-rsa", "s1-ed25519"}
 
     # Switch (after the settle time, verified on BIND): s2 signs, s1 stays published.
-    switch = rotate(at(1.1))
+    switch = rotate(at(0.1))
     assert switch.task(PHASE)["phase"] == "switch" and switch.changed > 0
     assert assert_every_signing_key_verifies(bind, render) == {"s2-rsa", "s2-ed25519"}
     assert published(bind, "s1-rsa") and published(bind, "s1-ed25519")
     assert_signed_mail_verifies(bind, render, "s1-rsa")  # mail signed before the switch still verifies
-    assert rotate(at(1.1)).changed == 0
+    assert_signed_mail_verifies(bind, render, "s1-ed25519")
 
-    # Inside the overlap nothing changes; s1 is still published.
-    overlap = rotate(at(8.09))
-    assert overlap.task(PHASE)["phase"] == "overlap" and overlap.changed == 0
-    assert published(bind, "s1-rsa")
+    # Later inside the overlap (the next run after the switch) nothing changes; s1 is still published.
+    before = snapshot(render)
+    overlap = rotate(at(7.09))
+    assert overlap.task(PHASE)["phase"] == "overlap" and overlap.changed == 0 and snapshot(render) == before
+    assert published(bind, "s1-rsa") and published(bind, "s1-ed25519")
 
-    # After the overlap s1 leaves DNS and the key store; s2 keeps signing.
-    retire = rotate(at(8.2))
+    # After the overlap s1 leaves DNS (one UPDATE for the zone), the zone file and the key store; s2 keeps signing.
+    retire = rotate(at(7.2))
     assert retire.task(PHASE)["phase"] == "retire" and retire.changed > 0
+    removal = retire.task(RETIRE_DNS)
+    assert removal["updates_sent"] == 1 and [z["zone"] for z in removal["zones"]] == [DOMAIN]
+    assert sorted(c["name"] for c in removal["zones"][0]["changes"]) == [
+        f"s1-ed25519._domainkey.{DOMAIN}", f"s1-rsa._domainkey.{DOMAIN}"]
     assert not published(bind, "s1-rsa") and not published(bind, "s1-ed25519")
+    assert zone_file_selectors(render) == {"s2-rsa", "s2-ed25519"}
     assert sorted(p.name for p in (render / "secrets" / "dkim").glob("*.pem")) == [
         f"s2-ed25519._domainkey.{DOMAIN}.pem", f"s2-rsa._domainkey.{DOMAIN}.pem"]
-    secret = (render / "secrets").rglob("*dkim*.yaml")
-    assert not any("s1-rsa" in p.read_text() for p in secret)
+    assert not any("s1-" in p.read_text() for p in (render / "secrets").rglob("*dkim*.yaml"))
     assert assert_every_signing_key_verifies(bind, render) == {"s2-rsa", "s2-ed25519"}
     assert [g["prefix"] for g in state(render)["generations"]] == ["s2"]
-    final = rotate(at(8.2))
-    assert final.task(PHASE)["phase"] == "steady" and final.changed == 0
+    before = snapshot(render)
+    final = rotate(at(7.2))
+    assert final.task(PHASE)["phase"] == "steady" and final.changed == 0 and snapshot(render) == before
+    assert all(r.get("skipped") for r in final.task_results(RETIRE_DNS))
