@@ -16,6 +16,7 @@ import threading
 import typing as t
 
 from .common import free_port
+from .jmap_http import read_jmap_post
 
 JMAP_CORE = "urn:ietf:params:jmap:core"
 JMAP_MAIL = "urn:ietf:params:jmap:mail"
@@ -252,13 +253,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if user is None:
             self._send(401, {"type": "about:blank", "status": 401}, {"WWW-Authenticate": 'Basic realm="jmap"'})
             return
-        if self.path.rstrip("/") != "/jmap":
-            self._send(404, {"type": "about:blank", "status": 404})
-            return
-        try:
-            request = json.loads(body)
-        except ValueError:
-            self._send(400, {"type": "urn:ietf:params:jmap:error:notJSON", "status": 400})
+        request = read_jmap_post(self, body)
+        if request is None:
             return
         self.jmap.requests.append({"method": "POST", "path": self.path, "body": request})
         status, response = self.jmap.handle(user, request)
