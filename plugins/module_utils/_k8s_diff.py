@@ -39,11 +39,21 @@ def is_subset(want: t.Any, have: t.Any) -> bool:
     return want == have
 
 
+# The maps of these kinds are ours whole: a key no longer wanted must go too (an apply removes it), which a
+# subset comparison alone would never notice.
+_WHOLE_MAPS = {"Secret": ("data",), "ConfigMap": ("data", "binaryData")}
+
+
 def needs_apply(desired: dict[str, t.Any], live: dict[str, t.Any] | None) -> bool:
-    """True when the object is missing or one of the desired fields differs from the live object."""
+    """True when the object is missing, one of the desired fields differs from the live object, or a Secret or
+    ConfigMap holds a key that is no longer desired."""
     if not live:
         return True
-    return not is_subset(normalise(desired), live)
+    want = normalise(desired)
+    for field in _WHOLE_MAPS.get(want.get("kind"), ()):
+        if set(want.get(field) or {}) != set(live.get(field) or {}):
+            return True
+    return not is_subset(want, live)
 
 
 def pending(lookups: t.Iterable[dict[str, t.Any]]) -> list[dict[str, t.Any]]:

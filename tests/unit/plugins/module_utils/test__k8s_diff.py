@@ -97,3 +97,16 @@ def test_field_value_walks_dotted_paths():
     assert _k8s_diff.field_value({"a": {"b": 3}}, "a.b") == 3
     assert _k8s_diff.field_value({"a": 1}, "a.b") is None
     assert _k8s_diff.field_value(None, "a") is None
+
+
+def test_a_key_no_longer_desired_counts_for_secrets_and_configmaps():
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s", "namespace": "n"},
+              "stringData": {"a": "1"}}
+    stored = live({**{k: v for k, v in secret.items() if k != "stringData"}, "data": {"a": "MQ=="}})
+    assert not _k8s_diff.needs_apply(secret, stored)
+    assert _k8s_diff.needs_apply(secret, dict(stored, data={"a": "MQ==", "old": "Mg=="}))
+    assert _k8s_diff.needs_apply(CM, live(CM, data={"a": "1", "old": "2"}))
+    assert not _k8s_diff.needs_apply(CM, live(CM))
+    # Other kinds keep the subset rule: fields the server or others add do not count.
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"}, "spec": {"ports": [{"port": 25}]}}
+    assert not _k8s_diff.needs_apply(svc, live(svc, spec={"ports": [{"port": 25}], "clusterIP": "10.0.0.1"}))
