@@ -116,7 +116,8 @@ def bench_naive(n: int, work: pathlib.Path) -> dict:
     """Our converge (render + rfc2136 publish) vs per-item loops doing the same kinds of work."""
     names = [d["name"] for d in domains(n)]
     with BindServer(work / "bind-ours", names + ["bench.test"]) as bind:
-        dns = {**bind.role_vars(), "dns_mail_host_ipv4": ["192.0.2.25"], "dns_verify": False}
+        dns = {**bind.role_vars(), "dns_mail_host_ipv4": ["192.0.2.25"], "dns_mail_host_zone": "bench.test",
+               "dns_verify": False}
         ours = [site(work / f"ours-{i}", render_vars(n, work / "render", **dns)) for i in (1, 2)]
     records = DNS.compute_records(names, work / "records")
     keys = [{"domain": d, "selector": f"s1-{alg}", "algorithm": alg} for d in names for alg in ("rsa", "ed25519")]
