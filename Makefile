@@ -72,7 +72,7 @@ units: collection-tree
 	cd "$(COLL)" && ansible-test units --color no --python 3.11 $(UNITS_ARGS)
 
 integration: link
-	$(NETNS) $(PYTHON) -m pytest -p no:cacheprovider -n 2 --dist loadfile --durations=30 $(if $(findstring tests/,$(PYTEST_ARGS)),,tests/integration) $(PYTEST_ARGS)
+	$(NETNS) $(PYTHON) -m pytest -p no:cacheprovider -n 2 --dist loadfile --no-loadscope-reorder --durations=30 $(if $(findstring tests/,$(PYTEST_ARGS)),,tests/integration) $(PYTEST_ARGS)
 
 # Offline molecule scenario: render the example -> idempotence -> verify the bundle (molecule/render).
 molecule: link

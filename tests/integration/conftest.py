@@ -20,6 +20,24 @@ from servers.bind import BindServer  # noqa: E402  pylint: disable=wrong-import-
 
 SHARED = pathlib.Path(__file__).resolve().parents[2].parent / "shared"
 
+# Seconds each module took in a full `make integration` (2 workers, --dist loadfile), rounded. With loadfile a
+# module runs on one worker; handing out the longest first (the Makefile turns off xdist's own order, which puts
+# modules with few tests last, however long they take) lets both workers finish together. Only the order
+# depends on these numbers: refresh them when a module grows or shrinks a lot; unknown modules count as 60.
+MODULE_SECONDS = {
+    "test_dkim_rotate_apply": 255, "test_stalwart_role_render": 190, "test_dns": 130, "test_stalwart_role_apply": 125,
+    "test_stalwart_settings": 120, "test_dkim_rotate": 120, "test_k8s_check_mode": 100, "test_day2_backup": 95,
+    "test_cnpg_apply": 90, "test_day2_upgrade": 85, "test_kube_server": 85, "test_site_render": 75,
+    "test_stalwart_dkim_shards": 65, "test_mail_smoke_test": 50, "test_day2_teardown": 45, "test_dkim_key": 45,
+    "test_minio_s3": 45, "test_stalwart_config": 40, "test_galaxy_build": 10, "test_awx": 2,
+}
+
+
+def pytest_collection_modifyitems(items):
+    """The longest modules first (MODULE_SECONDS); the order inside a module is kept."""
+    items.sort(key=lambda item: -MODULE_SECONDS.get(item.path.stem, 60))
+
+
 BIND_ZONES = ["example.com", "example.net", "example.org", "dkim.test", "drift.test", "faults.test", "rotate.test"]
 
 

@@ -62,7 +62,7 @@ def test_render_gate_passes_one_step(tmp_path, running, wanted):
 def test_apply_patch_upgrade_stops_all_and_skipped_minor_is_refused(tmp_path, session_cache, shared_dir, kube_factory,
                                                                     jmap_server):
     # The cluster as the first converge of test_stalwart_role_apply left it (shared, restored into our own servers).
-    kube, _, _ = converged_servers(session_cache, shared_dir, kube_factory, jmap_server)
+    kube = converged_servers(session_cache, shared_dir, kube_factory, jmap_server)[0]
     running = kube.get("StatefulSet", "stalwart", "mail")["spec"]["template"]["spec"]["containers"][0]["image"]
     assert running == "stalwartlabs/stalwart:v0.16.18"
     new_image = "stalwartlabs/stalwart:v0.16.19"
