@@ -44,22 +44,39 @@ class File:
     secret: bool
 
 
-def dump(document: t.Any) -> str:
-    """YAML text of one document: block style, key order kept, sequences indented, multi-line strings literal."""
-    if yaml is None:
-        raise ImportError("PyYAML")
+def _dumper() -> t.Any:
+    """A safe YAML dumper (libyaml's when present) that writes multi-line strings as literal blocks."""
+    base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
-    class _Dumper(yaml.SafeDumper):  # pylint: disable=too-many-ancestors
-        def increase_indent(self, flow=False, indentless=False):
-            return super().increase_indent(flow, False)
+    class _Dumper(base):  # pylint: disable=too-many-ancestors
+        pass
 
     def _str(dumper, value):
         style = "|" if "\n" in value and not any(ord(c) < 32 and c not in "\n\t" for c in value) else None
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
     _Dumper.add_representer(str, _str)
-    return "---\n" + yaml.dump(document, Dumper=_Dumper, default_flow_style=False, sort_keys=False,
+    return _Dumper
+
+
+def dump(document: t.Any) -> str:
+    """YAML text of one document: block style, key order kept, multi-line strings literal (kubectl's layout)."""
+    if yaml is None:
+        raise ImportError("PyYAML")
+    return "---\n" + yaml.dump(document, Dumper=_dumper(), default_flow_style=False, sort_keys=False,
                                allow_unicode=True, width=100000)
+
+
+def secret_values(manifests: t.Any) -> set[str]:
+    """Every value of every Secret's data and stringData: the strings the module must never print."""
+    values = set()
+    for doc in manifests if isinstance(manifests, list) else []:
+        if isinstance(doc, dict) and doc.get("kind") == "Secret":
+            for field in ("data", "stringData"):
+                entries = doc.get(field)
+                if isinstance(entries, dict):
+                    values.update(str(v) for v in entries.values() if v not in (None, ""))
+    return values
 
 
 def check(component: t.Any, order: t.Any, manifests: t.Any) -> None:

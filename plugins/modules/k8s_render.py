@@ -111,6 +111,10 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
+    # no_log on the option masks everything should the arguments be refused; past that point only the Secrets'
+    # values are secret (masking every word of every manifest would garble the diff, and scanning the result
+    # for each of them takes seconds at a thousand domains).
+    module.no_log_values = _k8s_render.secret_values(module.params["manifests"])
     if not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_ERROR)
     try:
@@ -123,6 +127,8 @@ def main() -> None:
     diff = result.pop("diff")
     if module._diff:  # pylint: disable=protected-access
         result["diff"] = diff
+    # The manifests are written to files already; echoing them back in the result would only cost time.
+    result["invocation"] = {"module_args": dict(module.params, manifests=f"({len(module.params['manifests'])} objects)")}
     module.exit_json(**result)
 
 

@@ -29,8 +29,8 @@ def test_layout_modes_and_kustomizations(tmp_path):
     assert oct(os.stat(tmp_path / "secrets/app/mail-creds.yaml").st_mode & 0o777) == "0o600"
     assert oct(os.stat(tmp_path / "secrets").st_mode & 0o777) == "0o700"
     kustomization = read(root, "kubernetes/kustomization.yaml")
-    assert "  - 00-namespaces/mail.yaml\n  - 20-app/002-configmap-cfg.yaml\n" in kustomization
-    assert "  - app/mail-creds.yaml\n" in read(root, "secrets/kustomization.yaml")
+    assert "\n- 00-namespaces/mail.yaml\n- 20-app/002-configmap-cfg.yaml\n" in kustomization
+    assert "\n- app/mail-creds.yaml\n" in read(root, "secrets/kustomization.yaml")
     assert "config.json: |-\n    {\n      \"a\": 1\n    }\n" in read(root, "kubernetes/20-app/002-configmap-cfg.yaml")
     # the secret diff hides values
     assert all("s3cr3t" not in d["after"] for d in result["diff"])
