@@ -490,3 +490,23 @@ def ensure_keys(specs: t.Sequence[KeySpec], *, key_dir: str | None = None, worke
             "after": "".join(_diff_after(p) for p in plans),
         }
     return result
+
+
+PUBLIC_FIELDS = ("domain", "selector", "algorithm", "record_name", "txt_value", "txt_strings", "public_key")
+
+
+def key_files(results: t.Sequence[t.Mapping[str, t.Any]], stored: t.Mapping[str, str]) -> dict[str, str]:
+    """Key file name to PEM for every key of a dkim_key result: the private key it returned (new, or read from
+    its file), else the one in ``stored`` (keys passed in come back without it). Keys with neither are left out."""
+    files = {}
+    for result in results:
+        name = key_file_name(result["record_name"])
+        pem = result.get("private_key") or stored.get(name)
+        if pem:
+            files[name] = pem
+    return files
+
+
+def public_records(results: t.Sequence[t.Mapping[str, t.Any]]) -> list[dict[str, t.Any]]:
+    """The public part of each key of a dkim_key result (what the DNS records are made of)."""
+    return [{field: result.get(field) for field in PUBLIC_FIELDS} for result in results]

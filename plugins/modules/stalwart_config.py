@@ -402,6 +402,12 @@ options:
       - Directory to write C(config.json) and C(plan.ndjson) into (created when missing). Without it the module only
         returns the data.
     type: path
+  return_plan:
+    description:
+      - Return RV(plan). Turn off when O(dest) keeps it anyway and nothing else reads it (at a thousand domains the
+        plan holds thousands of objects, and handing them back to Ansible takes seconds).
+    type: bool
+    default: true
 seealso:
   - module: openova.stalwart.stalwart_settings
   - module: openova.stalwart.dkim_key
@@ -459,7 +465,7 @@ config:
   sample: {"@type": "PostgreSql", "host": "stalwart-db-rw", "port": 5432, "database": "stalwart"}
 plan:
   description: The plan operations in order, as written to C(plan.ndjson) (one JSON object per line).
-  returned: always
+  returned: when O(return_plan)
   type: list
   elements: dict
   sample: [{"@type": "upsert", "object": "Domain", "matchOn": ["name"], "value": {"domain-0": {"name": "example.org"}}}]
@@ -573,6 +579,7 @@ def argument_spec() -> dict:
         )),
         dns_resolver=dict(type="list", elements="str", default=[]),
         dest=dict(type="path"),
+        return_plan=dict(type="bool", default=True),
     )
 
 
@@ -583,7 +590,9 @@ def main() -> None:
     except ValueError as exc:
         module.fail_json(msg=to_native(exc))
 
-    result = dict(changed=False, config=rendered.config, plan=rendered.plan, summary=rendered.summary)
+    result = dict(changed=False, config=rendered.config, summary=rendered.summary)
+    if module.params["return_plan"]:
+        result["plan"] = rendered.plan
     dest = module.params["dest"]
     if dest:
         files = {

@@ -400,3 +400,23 @@ def test_txt_strings_are_split(tmp_path):
     key = _dkim.ensure_keys(specs)["dkim_keys"][0]
     assert "".join(key["txt_strings"]) == key["txt_value"]
     assert len(key["txt_strings"]) == 2 and all(len(s) <= 255 for s in key["txt_strings"])
+
+
+def test_key_files_take_returned_keys_then_stored_ones():
+    results = [
+        {"record_name": "s1-rsa._domainkey.a.test", "private_key": "NEW-PEM"},  # generated this run
+        {"record_name": "s1-ed25519._domainkey.a.test"},  # passed in: comes back without its key
+        {"record_name": "s1-rsa._domainkey.b.test"},  # check mode, nothing anywhere
+    ]
+    stored = {"s1-ed25519._domainkey.a.test.pem": "KEPT-PEM", "s0-rsa._domainkey.a.test.pem": "RETIRED-PEM"}
+    assert _dkim.key_files(results, stored) == {"s1-rsa._domainkey.a.test.pem": "NEW-PEM",
+                                                "s1-ed25519._domainkey.a.test.pem": "KEPT-PEM"}
+
+
+def test_public_records_never_carry_the_private_key():
+    result = {"domain": "a.test", "selector": "s1-rsa", "algorithm": "rsa", "record_name": "s1-rsa._domainkey.a.test",
+              "txt_value": "v=DKIM1; k=rsa; p=AAA", "txt_strings": ["v=DKIM1; k=rsa; p=AAA"], "public_key": "PUB",
+              "private_key": "SECRET", "path": "/keys/x.pem", "changed": False}
+    (record,) = _dkim.public_records([result])
+    assert record == {key: result[key] for key in _dkim.PUBLIC_FIELDS}
+    assert "private_key" not in record

@@ -80,3 +80,14 @@ def test_bad_input_names_the_option(tmp_path, args, message):
 def test_relative_path_is_refused():
     with pytest.raises(ValueError, match="path"):
         _k8s_render.sync("render", "app", 20, [])
+
+
+def test_secret_values_are_the_only_no_log_values():
+    data_secret = {"kind": "Secret", "metadata": {"name": "b"}, "data": {"k": "czNjcjN0", "empty": ""}}
+    assert _k8s_render.secret_values([NS, CM, SECRET, data_secret]) == {"s3cr3t-value", "czNjcjN0"}
+    assert _k8s_render.secret_values("not a list") == set()
+
+
+def test_multi_line_strings_are_literal_blocks():
+    text = _k8s_render.dump(CM)
+    assert "data:\n  config.json: |-\n    {\n      \"a\": 1\n    }\n" in text

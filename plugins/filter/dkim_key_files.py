@@ -1,0 +1,57 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 OpenOva
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: dkim_key_files
+short_description: Key file name to private key for every key of a dkim_key result
+version_added: 0.1.0
+author: OpenOva (@openova)
+description:
+  - Takes RV(openova.stalwart.dkim_key#module:dkim_keys) of M(openova.stalwart.dkim_key) run with
+    O(openova.stalwart.dkim_key#module:return_private_keys=true) and returns C(<selector>._domainkey.<domain>.pem)
+    to PEM for every key in it.
+  - A key passed in to the module comes back without its private key (Ansible would mask it); its PEM is taken
+    from O(stored), the same keys as they were read. A key found in neither is left out.
+  - The role C(openova.stalwart.stalwart) builds its DKIM key Secrets from it; a Jinja loop did the same several
+    times slower at a thousand domains.
+options:
+  _input:
+    description: The C(dkim_keys) list of a M(openova.stalwart.dkim_key) result.
+    type: list
+    elements: dict
+    required: true
+  stored:
+    description: Key file name to PEM of the keys kept elsewhere (for example read from Kubernetes Secrets).
+    type: dict
+    default: {}
+"""
+
+EXAMPLES = r"""
+- name: Every DKIM private key by file name
+  ansible.builtin.set_fact:
+    dkim_files: "{{ made.dkim_keys | openova.stalwart.dkim_key_files(stored_keys) }}"
+  no_log: true
+"""
+
+RETURN = r"""
+_value:
+  description: Key file name to PEM.
+  type: dict
+"""
+
+from ansible_collections.openova.stalwart.plugins.module_utils import _dkim
+
+
+def dkim_key_files(results, stored=None):
+    """Jinja entry point."""
+    return _dkim.key_files(results, stored or {})
+
+
+class FilterModule:
+    """DKIM key results of openova.stalwart.dkim_key."""
+
+    def filters(self):
+        return {"dkim_key_files": dkim_key_files}
