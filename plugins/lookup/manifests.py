@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) 2026 OpenOva
 # Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+# Apache-2.0 is compatible with the GNU General Public License version 3, the license of ansible-core.
 
 from __future__ import annotations
 
