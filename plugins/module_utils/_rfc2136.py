@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import importlib
 import socket
 import typing as t
 
@@ -22,7 +23,6 @@ try:
     import dns.flags
     import dns.message
     import dns.name
-    import dns.query
     import dns.rcode
     import dns.rdata
     import dns.rdataclass
@@ -38,6 +38,13 @@ else:
     HAS_DNSPYTHON = True
 
 from ansible_collections.openova.stalwart.plugins.module_utils._dns_records import OWN_SPF, RRset
+
+
+def _query() -> t.Any:
+    """dns.query, imported on first use: it loads dnspython's HTTP stack (for DNS over HTTPS), a third of a second
+    that every dns_records call computing records without a server would pay."""
+    return importlib.import_module("dns.query")
+
 
 TSIG_ALGORITHMS = ("hmac-sha256", "hmac-sha384", "hmac-sha512", "hmac-sha224", "hmac-sha1", "hmac-md5")
 STATES = ("present", "exact", "absent")
@@ -141,7 +148,7 @@ def _transport_error(server: Server, zone: str, what: str, exc: BaseException) -
 def read_axfr(server: Server, zone: str) -> Current:
     """Every rrset of ``zone`` from one TSIG-signed AXFR."""
     try:
-        xfr = dns.query.xfr(server.host, zone, port=server.port, timeout=server.timeout,
+        xfr = _query().xfr(server.host, zone, port=server.port, timeout=server.timeout,
                             lifetime=server.timeout * 3, relativize=False, **server.tsig())
         data = dns.zone.from_xfr(xfr, relativize=False)
     except dns.xfr.TransferError as exc:
@@ -184,7 +191,7 @@ def _ask(sock: socket.socket, server: Server, zone: str, name: str, rtype: str, 
     if tsig:
         query.use_tsig(tsig["keyring"], keyname=tsig["keyname"], algorithm=tsig["keyalgorithm"])
     try:
-        return dns.query.tcp(query, server.host, port=server.port, timeout=server.timeout, sock=sock)
+        return _query().tcp(query, server.host, port=server.port, timeout=server.timeout, sock=sock)
     except Exception as exc:  # pylint: disable=broad-exception-caught
         raise _transport_error(server, zone, "reading", exc) from None
 
@@ -266,7 +273,7 @@ def update_message(zone: str, changes: t.Sequence[RRChange], server: Server) -> 
 def send_update(server: Server, zone: str, changes: t.Sequence[RRChange]) -> None:
     message = update_message(zone, changes, server)
     try:
-        response = dns.query.tcp(message, server.host, port=server.port, timeout=server.timeout)
+        response = _query().tcp(message, server.host, port=server.port, timeout=server.timeout)
     except Exception as exc:  # pylint: disable=broad-exception-caught
         raise _transport_error(server, zone, "UPDATE", exc) from None
     if response.rcode() != dns.rcode.NOERROR:
