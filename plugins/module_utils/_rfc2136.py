@@ -149,7 +149,7 @@ def read_axfr(server: Server, zone: str) -> Current:
     """Every rrset of ``zone`` from one TSIG-signed AXFR."""
     try:
         xfr = _query().xfr(server.host, zone, port=server.port, timeout=server.timeout,
-                            lifetime=server.timeout * 3, relativize=False, **server.tsig())
+                           lifetime=server.timeout * 3, relativize=False, **server.tsig())
         data = dns.zone.from_xfr(xfr, relativize=False)
     except dns.xfr.TransferError as exc:
         raise _rcode_error(server, zone, exc.rcode, "zone transfer") from None
