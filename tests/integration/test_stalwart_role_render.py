@@ -357,8 +357,12 @@ def seed_dkim_keys(key_dir: pathlib.Path, domains: list[dict]) -> None:
         return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                  serialization.NoEncryption())
 
-    material = {"rsa": pem(rsa.generate_private_key(public_exponent=65537, key_size=2048)),
-                "ed25519": pem(ed25519.Ed25519PrivateKey.generate())}
+    # How the keys fall into shards depends on their sizes. Most RSA-2048 PEMs are 1704 bytes, some 1700 or 1708;
+    # with those the last shard holds a key of every domain and the "removed" scene below would remove them all.
+    rsa_pem = b""
+    while len(rsa_pem) != 1704:
+        rsa_pem = pem(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    material = {"rsa": rsa_pem, "ed25519": pem(ed25519.Ed25519PrivateKey.generate())}
     key_dir.mkdir(parents=True, mode=0o700)
     for domain in domains:
         for algorithm, data in material.items():
