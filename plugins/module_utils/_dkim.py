@@ -492,6 +492,38 @@ def ensure_keys(specs: t.Sequence[KeySpec], *, key_dir: str | None = None, worke
     return result
 
 
+def wanted_keys(domains: t.Sequence[t.Mapping[str, t.Any]], prefix: str, ed25519: bool = True,
+                published: t.Sequence[str] = (), stored: t.Mapping[str, str] | None = None) -> list[dict[str, t.Any]]:
+    """The keys a set of mail domains signs and publishes with, as O(keys) of the dkim_key module.
+
+    For every domain (items with ``name`` and optional ``dkim_selectors: {rsa, ed25519}``), in order: an RSA-2048
+    key with selector ``<prefix>-rsa`` and an Ed25519 key ``<prefix>-ed25519`` unless ``ed25519`` is off; a domain's
+    ``dkim_selectors`` override the selectors (an ``ed25519`` of ``false`` or empty drops that key). Then, for each
+    generation in ``published`` (a DKIM rotation keeps them in DNS), the same keys under that prefix, for the domains
+    without their own selectors. ``stored`` (file name to PEM) adds the ``private_key`` of keys kept elsewhere.
+    """
+    stored = stored or {}
+    out = []
+    for generation in [prefix, *published]:
+        for item in domains:
+            own = item.get("dkim_selectors") or {}
+            if generation != prefix and own:
+                continue
+            selectors = own if generation == prefix else {}
+            name = str(item["name"]).lower()
+            keys = [{"domain": name, "algorithm": "rsa", "size": RSA_DEFAULT_BITS,
+                     "selector": selectors.get("rsa") or f"{generation}-rsa"}]
+            ed = selectors["ed25519"] if "ed25519" in selectors else (f"{generation}-ed25519" if ed25519 else None)
+            if ed:
+                keys.append({"domain": name, "algorithm": "ed25519", "selector": ed})
+            for key in keys:
+                pem = stored.get(key_file_name(f"{key['selector']}._domainkey.{name}"))
+                if pem:
+                    key["private_key"] = pem
+                out.append(key)
+    return out
+
+
 PUBLIC_FIELDS = ("domain", "selector", "algorithm", "record_name", "txt_value", "txt_strings", "public_key")
 
 

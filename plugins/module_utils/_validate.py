@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import typing as t
 
@@ -86,3 +87,33 @@ def email(value: t.Any, option: str) -> str:
     if not local or any(c.isspace() for c in local):
         raise ValueError(f"{option}: {value!r} is not an e-mail address")
     return f"{local}@{domain(dom, option)}"
+
+
+# The host names Kubernetes takes (Certificate dnsNames, Ingress hosts): A-labels, a letter first in the last label.
+_HOST_NAME = re.compile(r"^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def domain_list_problems(value: t.Any, option: str) -> list[str]:
+    """What is wrong with a list of mail domains (``[{name: <domain>, ...}]``): one message per problem, naming
+    ``option``; empty when there is none. Names are compared in lower case."""
+    if not isinstance(value, (list, tuple)) or not value:
+        return [f"{option} must list at least one {{name: <domain>}}, got {value!r}"]
+    invalid, seen, dups = [], set(), []
+    for item in value:
+        if not isinstance(item, t.Mapping):
+            invalid.append(item)
+            continue
+        name = str(item.get("name", "")).lower()
+        if not _HOST_NAME.fullmatch(name):
+            invalid.append(name)
+        elif name in seen:
+            if name not in dups:
+                dups.append(name)
+        else:
+            seen.add(name)
+    problems = []
+    if invalid:
+        problems.append(f"{option} must list at least one {{name: <domain>}}; invalid: {json.dumps(invalid, default=str)}")
+    if dups:
+        problems.append(f"{option} lists a domain more than once: {json.dumps(dups)}")
+    return problems

@@ -327,8 +327,9 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.openova.stalwart.plugins.module_utils import _dkim
 
 
-def main() -> None:
-    module = AnsibleModule(
+def module_kwargs() -> dict:
+    """AnsibleModule's arguments (the action plugin validates with the same spec)."""
+    return dict(
         argument_spec=dict(
             domain=dict(type="str"),
             selector=dict(type="str"),
@@ -354,6 +355,10 @@ def main() -> None:
                             ("path", "key_dir")],
         supports_check_mode=True,
     )
+
+
+def run(module) -> None:
+    """The module's work; ``module`` is AnsibleModule, or its stand-in when the action plugin runs it in-process."""
     if not _dkim.HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib("cryptography"), exception=_dkim.CRYPTOGRAPHY_IMPORT_ERROR)
     params = module.params
@@ -375,6 +380,10 @@ def main() -> None:
         # overwrite the key size (bits); the key file's mode is fixed at 0600 anyway.
         module.add_path_info = lambda kwargs: kwargs
     module.exit_json(**result)
+
+
+def main() -> None:
+    run(AnsibleModule(**module_kwargs()))
 
 
 if __name__ == "__main__":

@@ -484,9 +484,14 @@ def write_zonefiles(module: AnsibleModule, directory: str, files: dict, absent: 
     return paths, diffs
 
 
-def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_if=[("provider", "rfc2136", ("server",)), ("provider", "zonefile", ("zonefile_dir",))])
+def module_kwargs() -> dict:
+    """AnsibleModule's arguments (the action plugin validates with the same spec)."""
+    return dict(argument_spec=argument_spec(), supports_check_mode=True,
+                required_if=[("provider", "rfc2136", ("server",)), ("provider", "zonefile", ("zonefile_dir",))])
+
+
+def run(module) -> None:
+    """The module's work; ``module`` is AnsibleModule, or its stand-in when the action plugin runs it in-process."""
     params = module.params
     try:
         rrsets = _dns_records.compute(settings(params))
@@ -531,6 +536,10 @@ def main() -> None:
     if module._diff:
         result["diff"] = diffs
     module.exit_json(**result)
+
+
+def main() -> None:
+    run(AnsibleModule(**module_kwargs()))
 
 
 if __name__ == "__main__":

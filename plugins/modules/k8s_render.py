@@ -101,8 +101,9 @@ except ImportError:
     YAML_ERROR = traceback.format_exc()
 
 
-def main() -> None:
-    module = AnsibleModule(
+def module_kwargs() -> dict:
+    """AnsibleModule's arguments (the action plugin validates with the same spec)."""
+    return dict(
         argument_spec=dict(
             path=dict(type="path", required=True),
             component=dict(type="str", required=True),
@@ -111,6 +112,10 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
+
+
+def run(module) -> None:
+    """The module's work; ``module`` is AnsibleModule, or its stand-in when the action plugin runs it in-process."""
     # no_log on the option masks everything should the arguments be refused; past that point only the Secrets'
     # values are secret (masking every word of every manifest would garble the diff, and scanning the result
     # for each of them takes seconds at a thousand domains).
@@ -130,6 +135,10 @@ def main() -> None:
     # The manifests are written to files already; echoing them back in the result would only cost time.
     result["invocation"] = {"module_args": dict(module.params, manifests=f"({len(module.params['manifests'])} objects)")}
     module.exit_json(**result)
+
+
+def main() -> None:
+    run(AnsibleModule(**module_kwargs()))
 
 
 if __name__ == "__main__":

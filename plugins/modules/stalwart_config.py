@@ -583,8 +583,13 @@ def argument_spec() -> dict:
     )
 
 
-def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+def module_kwargs() -> dict:
+    """AnsibleModule's arguments (the action plugin validates with the same spec)."""
+    return dict(argument_spec=argument_spec(), supports_check_mode=True)
+
+
+def run(module) -> None:
+    """The module's work; ``module`` is AnsibleModule, or its stand-in when the action plugin runs it in-process."""
     try:
         rendered = plan_lib.build(module.params)
     except ValueError as exc:
@@ -614,6 +619,10 @@ def main() -> None:
             result["diff"] = [dict(before_header=b["before_header"], before=b["before"], after_header=a["after_header"], after=a["after"])
                               for b, a in zip(before, after)]
     module.exit_json(**result)
+
+
+def main() -> None:
+    run(AnsibleModule(**module_kwargs()))
 
 
 if __name__ == "__main__":

@@ -420,3 +420,28 @@ def test_public_records_never_carry_the_private_key():
     (record,) = _dkim.public_records([result])
     assert record == {key: result[key] for key in _dkim.PUBLIC_FIELDS}
     assert "private_key" not in record
+
+
+def test_wanted_keys_default_selectors_then_published_generations():
+    domains = [{"name": "A.test"}, {"name": "b.test", "dkim_selectors": {"rsa": "mail", "ed25519": False}}]
+    keys = _dkim.wanted_keys(domains, "s2", published=["s1"])
+    assert keys == [
+        {"domain": "a.test", "algorithm": "rsa", "size": 2048, "selector": "s2-rsa"},
+        {"domain": "a.test", "algorithm": "ed25519", "selector": "s2-ed25519"},
+        {"domain": "b.test", "algorithm": "rsa", "size": 2048, "selector": "mail"},
+        # b.test names its own selectors: no key of the published generation
+        {"domain": "a.test", "algorithm": "rsa", "size": 2048, "selector": "s1-rsa"},
+        {"domain": "a.test", "algorithm": "ed25519", "selector": "s1-ed25519"},
+    ]
+
+
+def test_wanted_keys_ed25519_off_and_stored_private_keys():
+    domains = [{"name": "a.test"}, {"name": "b.test", "dkim_selectors": {"ed25519": "ed"}}]
+    stored = {"s1-rsa._domainkey.a.test.pem": "PEM-A", "other.pem": "X"}
+    keys = _dkim.wanted_keys(domains, "s1", ed25519=False, stored=stored)
+    assert keys == [
+        {"domain": "a.test", "algorithm": "rsa", "size": 2048, "selector": "s1-rsa", "private_key": "PEM-A"},
+        {"domain": "b.test", "algorithm": "rsa", "size": 2048, "selector": "s1-rsa"},
+        # a domain's own ed25519 selector keeps its key even with Ed25519 off globally
+        {"domain": "b.test", "algorithm": "ed25519", "selector": "ed"},
+    ]
