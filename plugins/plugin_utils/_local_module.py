@@ -21,8 +21,10 @@ import sys
 import typing as t
 from collections.abc import Mapping
 
+from ansible import constants as C
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import remove_values
+from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import merge_hash
 
@@ -89,15 +91,19 @@ def plain(value: t.Any) -> t.Any:
     return value
 
 
-def run_in_process(module: t.Any, args: Mapping[str, t.Any], check_mode: bool, diff: bool) -> dict[str, t.Any]:
-    """Validate ``args`` against ``module.module_kwargs()`` and run ``module.run`` with a LocalModule."""
+def run_in_process(module: t.Any, name: str, args: Mapping[str, t.Any], check_mode: bool, diff: bool) -> dict[str, t.Any]:
+    """Validate ``args`` against ``module.module_kwargs()`` and run ``module.run`` with a LocalModule; ``name`` is the
+    module's name in messages."""
     kwargs = module.module_kwargs()
     validator = ArgumentSpecValidator(kwargs["argument_spec"],
                                       **{key: kwargs[key] for key in _VALIDATOR_KEYWORDS if key in kwargs})
     validated = validator.validate(plain(args))
     no_log_values = validated._no_log_values  # pylint: disable=protected-access
     if validated.error_messages:
-        return remove_values({"failed": True, "msg": validated.errors.msg}, no_log_values)
+        msg = validated.errors.msg
+        if isinstance(validated.errors[0], UnsupportedError):  # worded as AnsibleModule words it
+            msg = f"Unsupported parameters for ({name}) module: {msg}"
+        return remove_values({"failed": True, "msg": msg}, no_log_values)
     stand_in = LocalModule(validated.validated_parameters, check_mode, diff, no_log_values)
     try:
         module.run(stand_in)
@@ -122,11 +128,14 @@ class LocalModuleAction(ActionBase):
         host_vars = task_vars
         if self._task.delegate_to:
             host_vars = task_vars.get("ansible_delegated_vars", {}).get(self._task.delegate_to, task_vars)
-        interpreter = host_vars.get("ansible_python_interpreter")
+        # The interpreter the module would get: the host variable, else the configured one, else the one discovered.
+        interpreter = host_vars.get("ansible_python_interpreter") or C.config.get_config_value(
+            "INTERPRETER_PYTHON", variables=host_vars)
+        if str(interpreter).startswith("auto"):
+            interpreter = (host_vars.get("ansible_facts") or {}).get("discovered_interpreter_python")
         if not interpreter:
             return False
-        interpreter = self._templar.template(interpreter)
-        found = shutil.which(str(interpreter))
+        found = shutil.which(str(self._templar.template(interpreter)))
         return bool(found) and os.path.realpath(found) == os.path.realpath(sys.executable)
 
     def run(self, tmp=None, task_vars=None):
@@ -134,8 +143,8 @@ class LocalModuleAction(ActionBase):
         del tmp
         task_vars = task_vars or {}
         if self._runs_here(task_vars):
-            return merge_hash(result, run_in_process(self.MODULE, self._task.args, bool(self._task.check_mode),
-                                                     bool(self._task.diff)))
+            return merge_hash(result, run_in_process(self.MODULE, self._task.resolved_action, self._task.args,
+                                                     bool(self._task.check_mode), bool(self._task.diff)))
         wrap_async = self._task.async_val and not self._connection.has_native_async
         result = merge_hash(result, self._execute_module(module_name=self._task.resolved_action, task_vars=task_vars,
                                                          wrap_async=wrap_async))
