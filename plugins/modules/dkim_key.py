@@ -29,6 +29,7 @@ description:
   - Runs on the Ansible controller or wherever the key files live; needs the Python C(cryptography) library.
 extends_documentation_fragment:
   - openova.stalwart.attributes
+  - openova.stalwart.attributes.ACTION_IN_PROCESS
 attributes:
   check_mode:
     support: full

@@ -24,6 +24,7 @@ description:
   - Every domain is handled in one call, so a playbook needs one task for a thousand domains.
 extends_documentation_fragment:
   - openova.stalwart.attributes
+  - openova.stalwart.attributes.ACTION_IN_PROCESS
   - openova.stalwart.attributes.ACTIONGROUP_DNS
   - openova.stalwart.dns
 attributes:

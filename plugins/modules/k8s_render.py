@@ -21,6 +21,7 @@ description:
   - Output is byte-stable, so a second run with the same manifests reports no change.
 extends_documentation_fragment:
   - openova.stalwart.attributes
+  - openova.stalwart.attributes.ACTION_IN_PROCESS
 attributes:
   check_mode:
     support: full

@@ -23,6 +23,7 @@ description:
   - Bad input fails before anything is written, with an error naming the option.
 extends_documentation_fragment:
   - openova.stalwart.attributes
+  - openova.stalwart.attributes.ACTION_IN_PROCESS
 attributes:
   check_mode:
     support: full
