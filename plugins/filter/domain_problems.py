@@ -10,8 +10,8 @@ short_description: What is wrong with a list of mail domains
 version_added: 0.1.0
 author: OpenOva (@openova)
 description:
-  - Checks a list of mail domains (C([{name: <domain>, ...}])) and returns one message per problem, each naming
-    O(variable): the list is empty or not a list, an item is not a dictionary, a C(name) is not a host name
+  - Checks a list of mail domains (dictionaries with a C(name)) and returns one message per problem, each naming
+    O(variable). The list is empty or not a list, an item is not a dictionary, a C(name) is not a host name
     Kubernetes takes (lower-case A-labels, the last label starting with a letter), a domain is listed twice.
   - Returns an empty list when there is no problem. Names are compared in lower case.
   - Preflights run it before anything is written; the Jinja checks it replaces took seconds at a thousand domains.
