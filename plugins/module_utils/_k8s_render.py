@@ -56,6 +56,8 @@ def _dumper() -> t.Any:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
     _Dumper.add_representer(str, _str)
+    # An object met twice is written twice, never as an anchor and alias: rendered files stay plain manifests.
+    _Dumper.ignore_aliases = lambda self, data: True
     return _Dumper
 
 

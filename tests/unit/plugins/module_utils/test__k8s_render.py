@@ -91,3 +91,10 @@ def test_secret_values_are_the_only_no_log_values():
 def test_multi_line_strings_are_literal_blocks():
     text = _k8s_render.dump(CM)
     assert "data:\n  config.json: |-\n    {\n      \"a\": 1\n    }\n" in text
+
+
+def test_dump_writes_a_shared_object_twice_never_as_an_alias():
+    http = {"paths": [{"path": "/", "pathType": "Prefix"}]}
+    text = _k8s_render.dump({"rules": [{"host": "a.test", "http": http}, {"host": "b.test", "http": http}]})
+    assert "&" not in text and "*" not in text
+    assert text.count("pathType: Prefix") == 2
