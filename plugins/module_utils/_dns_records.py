@@ -101,7 +101,13 @@ def txt_quote(value: str) -> str:
     return " ".join(_quote_string(s) for s in split_txt(value))
 
 
+# Printable ASCII but '"' and '\\': quoted as it is (DKIM keys, SPF and DMARC values), without the byte loop below.
+_PLAIN_STRING = re.compile(r'[\x20\x21\x23-\x5b\x5d-\x7e]*')
+
+
 def _quote_string(value: str) -> str:
+    if _PLAIN_STRING.fullmatch(value):
+        return '"' + value + '"'
     out = []
     for byte in value.encode("utf-8"):
         char = chr(byte)

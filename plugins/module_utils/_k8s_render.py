@@ -15,6 +15,7 @@ Layout (the collection's contract):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import shutil
@@ -44,6 +45,11 @@ class File:
     secret: bool
 
 
+# Control characters a literal block cannot hold (all below 0x20 but tab and newline).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
+
+
+@functools.lru_cache(maxsize=None)
 def _dumper() -> t.Any:
     """A safe YAML dumper (libyaml's when present) that writes multi-line strings as literal blocks."""
     base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -52,7 +58,7 @@ def _dumper() -> t.Any:
         pass
 
     def _str(dumper, value):
-        style = "|" if "\n" in value and not any(ord(c) < 32 and c not in "\n\t" for c in value) else None
+        style = "|" if "\n" in value and not _CONTROL.search(value) else None
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
     _Dumper.add_representer(str, _str)

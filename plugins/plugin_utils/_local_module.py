@@ -69,7 +69,8 @@ class LocalModule:
         kwargs.setdefault("invocation", {"module_args": self.params})
         if self._warnings:
             kwargs["warnings"] = list(self._warnings)
-        return remove_values(kwargs, self.no_log_values)
+        # remove_values copies the whole result even with nothing to mask: 2000 DKIM keys' results took 0.15 s.
+        return remove_values(kwargs, self.no_log_values) if self.no_log_values else kwargs
 
 
 def plain(value: t.Any) -> t.Any:

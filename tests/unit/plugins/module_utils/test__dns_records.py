@@ -311,3 +311,13 @@ def test_kinds_refuse_zone_files_and_dnsendpoints_holding_a_part_of_a_domain():
         r.check_kinds_output(["dkim"], "/srv/render/dns", "rfc2136")
     with pytest.raises(ValueError, match=r"^provider: .*external_dns.* kinds selects only dkim, mx"):
         r.check_kinds_output(["dkim", "mx"], None, "external_dns")
+
+
+@pytest.mark.parametrize("value, quoted", [
+    ("v=DKIM1; k=rsa; p=MIIB+/=", '"v=DKIM1; k=rsa; p=MIIB+/="'),
+    ("", '""'),
+    ('say "hi"\\', '"say \\"hi\\"\\\\"'),
+    ("tab\there é", '"tab\\009here \\195\\169"'),
+])
+def test_quote_string_plain_and_escaped(value, quoted):
+    assert r._quote_string(value) == quoted  # pylint: disable=protected-access
