@@ -14,7 +14,7 @@ description:
     O(openova.stalwart.dkim_key#module:keys) of M(openova.stalwart.dkim_key).
   - For every domain, in order, an RSA-2048 key with selector C(<prefix>-rsa) and, unless O(ed25519=false), an
     Ed25519 key C(<prefix>-ed25519). A domain's C(dkim_selectors) (C({rsa, ed25519})) name its own selectors; an
-    C(ed25519) selector of V(false) or empty drops that key.
+    C(ed25519) selector of V(true) is the default one, V(false) or empty drops that key.
   - Then, for every prefix in O(published) (the other generations a DKIM rotation keeps in DNS), the same keys under
     that prefix, for the domains without their own selectors.
   - The role C(openova.stalwart.stalwart) computes its key list with it once per run; the Jinja loop it replaces was

@@ -513,7 +513,9 @@ def wanted_keys(domains: t.Sequence[t.Mapping[str, t.Any]], prefix: str, ed25519
             name = str(item["name"]).lower()
             keys = [{"domain": name, "algorithm": "rsa", "size": RSA_DEFAULT_BITS,
                      "selector": selectors.get("rsa") or f"{generation}-rsa"}]
-            ed = selectors["ed25519"] if "ed25519" in selectors else (f"{generation}-ed25519" if ed25519 else None)
+            ed = selectors["ed25519"] if "ed25519" in selectors else ed25519
+            if ed is True:  # as stalwart_config reads it: the default selector
+                ed = f"{generation}-ed25519"
             if ed:
                 keys.append({"domain": name, "algorithm": "ed25519", "selector": ed})
             for key in keys:

@@ -76,9 +76,9 @@ class LocalModule:
 def plain(value: t.Any) -> t.Any:
     """Task arguments as a module receives them after JSON: plain dict, list, str, int, float, bool, None."""
     if isinstance(value, str):
-        return str(value)
+        return str.__str__(value)  # an exact str even from a subclass whose __str__ returns itself
     if isinstance(value, Mapping):
-        return {str(key): plain(item) for key, item in value.items()}
+        return {plain(key) if isinstance(key, str) else str(key): plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [plain(item) for item in value]
     if isinstance(value, bool) or value is None:

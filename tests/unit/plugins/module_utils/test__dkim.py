@@ -445,3 +445,8 @@ def test_wanted_keys_ed25519_off_and_stored_private_keys():
         # a domain's own ed25519 selector keeps its key even with Ed25519 off globally
         {"domain": "b.test", "algorithm": "ed25519", "selector": "ed"},
     ]
+
+
+def test_wanted_keys_ed25519_true_is_the_default_selector():
+    keys = _dkim.wanted_keys([{"name": "a.test", "dkim_selectors": {"ed25519": True}}], "s3", ed25519=False)
+    assert [k["selector"] for k in keys] == ["s3-rsa", "s3-ed25519"]
