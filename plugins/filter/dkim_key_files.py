@@ -13,8 +13,11 @@ description:
   - Takes RV(openova.stalwart.dkim_key#module:dkim_keys) of M(openova.stalwart.dkim_key) run with
     O(openova.stalwart.dkim_key#module:return_private_keys=true) and returns C(<selector>._domainkey.<domain>.pem)
     to PEM for every key in it.
+  - Also takes RV(openova.stalwart.dkim_key#module:records) with the module's
+    RV(openova.stalwart.dkim_key#module:key_files) in O(returned) (O(openova.stalwart.dkim_key#module:return_key_files=true)):
+    a smaller result to read back at a thousand domains.
   - A key passed in to the module comes back without its private key (Ansible would mask it); its PEM is taken
-    from O(stored), the same keys as they were read. A key found in neither is left out.
+    from O(stored), the same keys as they were read. A key found in none of them is left out.
   - The role C(openova.stalwart.stalwart) builds its DKIM key Secrets from it; a Jinja loop did the same several
     times slower at a thousand domains.
 options:
@@ -27,12 +30,21 @@ options:
     description: Key file name to PEM of the keys kept elsewhere (for example read from Kubernetes Secrets).
     type: dict
     default: {}
+  returned:
+    description: The RV(openova.stalwart.dkim_key#module:key_files) of the same module result.
+    type: dict
+    default: {}
 """
 
 EXAMPLES = r"""
 - name: Every DKIM private key by file name
   ansible.builtin.set_fact:
     dkim_files: "{{ made.dkim_keys | openova.stalwart.dkim_key_files(stored_keys) }}"
+  no_log: true
+
+- name: The same from a module run with return_key_files=true
+  ansible.builtin.set_fact:
+    dkim_files: "{{ made.records | openova.stalwart.dkim_key_files(stored_keys, made.key_files) }}"
   no_log: true
 """
 
@@ -45,9 +57,9 @@ _value:
 from ansible_collections.openova.stalwart.plugins.module_utils import _dkim
 
 
-def dkim_key_files(results, stored=None):
+def dkim_key_files(results, stored=None, returned=None):
     """Jinja entry point."""
-    return _dkim.key_files(results, stored or {})
+    return _dkim.key_files(results, stored or {}, returned or {})
 
 
 class FilterModule:

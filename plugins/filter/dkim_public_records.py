@@ -11,9 +11,9 @@ version_added: 0.1.0
 author: OpenOva (@openova)
 description:
   - Takes RV(openova.stalwart.dkim_key#module:dkim_keys) of M(openova.stalwart.dkim_key) and keeps, for each key,
-    C(domain), C(selector), C(algorithm), C(record_name), C(txt_value), C(txt_strings) and C(public_key) (what the
-    DNS records are made of), never the private key.
-  - The role C(openova.stalwart.stalwart) sets its fact C(stalwart_dkim_records) with it.
+    C(domain), C(selector), C(algorithm), C(record_name) and C(txt_value) (what the DNS records are made of),
+    never the private key.
+  - The same as the module's own RV(openova.stalwart.dkim_key#module:records).
 options:
   _input:
     description: The C(dkim_keys) list of a M(openova.stalwart.dkim_key) result.

@@ -450,9 +450,11 @@ def _result(plan: KeyPlan, return_private_keys: bool) -> dict[str, t.Any]:
 
 def ensure_keys(specs: t.Sequence[KeySpec], *, key_dir: str | None = None, workers: int | None = None,
                 check_mode: bool = False, replace_invalid: bool = False, return_private_keys: bool = False,
-                diff: bool = False) -> dict[str, t.Any]:
+                return_key_files: bool = False, diff: bool = False) -> dict[str, t.Any]:
     """Keep every usable key, generate the missing ones, write what changed. Returns ``changed``, ``dkim_keys``
-    (per-key results in input order) and, with ``diff``, a before/after listing of the key records."""
+    (per-key results in input order), ``records`` (their public parts), with ``return_key_files`` ``key_files``
+    (file name to PEM of the keys read or made, not of those passed in) and, with ``diff``, a before/after listing
+    of the key records."""
     workers = default_workers() if workers is None else workers
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise DkimError(f"workers: expected a number of processes of at least 1, got {workers!r}")
@@ -477,10 +479,14 @@ def ensure_keys(specs: t.Sequence[KeySpec], *, key_dir: str | None = None, worke
                 os.chmod(t.cast(str, plan.spec.path), KEY_FILE_MODE)
         for directory in dirs:
             _sync_dir(directory)
-    result: dict[str, t.Any] = {
-        "changed": any(p.changed for p in plans),
-        "dkim_keys": [_result(p, return_private_keys) for p in plans],
-    }
+    keys = [_result(p, return_private_keys) for p in plans]
+    result: dict[str, t.Any] = {"changed": any(p.changed for p in plans), "dkim_keys": keys,
+                                "records": public_records(keys)}
+    if return_key_files:
+        # Built here rather than by a filter over dkim_keys: at a thousand domains, reading 2000 registered
+        # results back through Ansible's templating cost more than the keys did.
+        result["key_files"] = {key_file_name(p.spec.record_name): p.material.private_pem.decode("ascii")
+                               for p in plans if p.material is not None and not p.from_input}
     if diff:
         header = key_dir or (specs[0].path if len(specs) == 1 and specs[0].path else "DKIM keys")
         result["diff"] = {
@@ -526,16 +532,19 @@ def wanted_keys(domains: t.Sequence[t.Mapping[str, t.Any]], prefix: str, ed25519
     return out
 
 
-PUBLIC_FIELDS = ("domain", "selector", "algorithm", "record_name", "txt_value", "txt_strings", "public_key")
+PUBLIC_FIELDS = ("domain", "selector", "algorithm", "record_name", "txt_value")
 
 
-def key_files(results: t.Sequence[t.Mapping[str, t.Any]], stored: t.Mapping[str, str]) -> dict[str, str]:
-    """Key file name to PEM for every key of a dkim_key result: the private key it returned (new, or read from
-    its file), else the one in ``stored`` (keys passed in come back without it). Keys with neither are left out."""
+def key_files(results: t.Sequence[t.Mapping[str, t.Any]], stored: t.Mapping[str, str],
+              returned: t.Mapping[str, str] | None = None) -> dict[str, str]:
+    """Key file name to PEM for every key of a dkim_key result (``dkim_keys`` or ``records``): the private key it
+    returned (new, or read from its file: in the key's ``private_key`` or in ``returned``, the module's
+    ``key_files``), else the one in ``stored`` (keys passed in come back without it). Keys with none are left out."""
+    returned = returned or {}
     files = {}
     for result in results:
         name = key_file_name(result["record_name"])
-        pem = result.get("private_key") or stored.get(name)
+        pem = result.get("private_key") or returned.get(name) or stored.get(name)
         if pem:
             files[name] = pem
     return files

@@ -130,6 +130,14 @@ options:
       - The task must set C(no_log=true), or the private keys show up in the output and logs.
     type: bool
     default: false
+  return_key_files:
+    description:
+      - Bulk form. Also return RV(key_files), the PEM private key of each key by its file name, the shape a
+        Kubernetes Secret of key files takes. Keys received through O(keys[].private_key) are left out, as with
+        O(return_private_keys).
+      - The task must set C(no_log=true).
+    type: bool
+    default: false
 notes:
   - "The returned RV(dkim_keys[].txt_value) is C(v=DKIM1; k=rsa; h=sha256; p=<base64 SubjectPublicKeyInfo>) for RSA and
     C(v=DKIM1; k=ed25519; p=<base64 raw 32-byte key>) for Ed25519. An RSA-2048 value is longer than the 255 bytes
@@ -202,6 +210,38 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+records:
+  description:
+    - Bulk form. The public part of each key, in the order of O(keys), never a private key: what the DNS
+      records are made of.
+  returned: when O(keys) is set
+  type: list
+  elements: dict
+  contains:
+    domain:
+      description: Signing domain.
+      type: str
+    selector:
+      description: DKIM selector.
+      type: str
+    algorithm:
+      description: C(rsa) or C(ed25519).
+      type: str
+    record_name:
+      description: C(<selector>._domainkey.<domain>).
+      type: str
+    txt_value:
+      description: The DKIM TXT record value, V(null) in check mode for a key not made yet.
+      type: str
+  sample: [{"domain": "example.org", "selector": "s1-rsa", "algorithm": "rsa",
+            "record_name": "s1-rsa._domainkey.example.org", "txt_value": "v=DKIM1; k=rsa; h=sha256; p=MIIB..."}]
+key_files:
+  description:
+    - Bulk form. C(<selector>._domainkey.<domain>.pem) to the PEM private key, for every key read from its file
+      or generated (not for keys passed in).
+  returned: when O(return_key_files=true) and O(keys) is set
+  type: dict
+  sample: {"s1-rsa._domainkey.example.org.pem": "-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----\n"}
 dkim_keys:
   description:
     - Bulk form. One entry per O(keys) entry, in the same order.
@@ -349,6 +389,7 @@ def module_kwargs() -> dict:
             workers=dict(type="int"),
             replace_invalid=dict(type="bool", default=False),
             return_private_keys=dict(type="bool", default=False),
+            return_key_files=dict(type="bool", default=False),
         ),
         required_one_of=[("domain", "keys")],
         required_together=[("domain", "selector")],
@@ -370,10 +411,13 @@ def run(module) -> None:
             specs = [_dkim.key_spec(params, "", params["path"], params["key_dir"], params["algorithm"], params["size"])]
         result = _dkim.ensure_keys(specs, key_dir=params["key_dir"], workers=params["workers"],
                                    check_mode=module.check_mode, replace_invalid=params["replace_invalid"],
-                                   return_private_keys=params["return_private_keys"], diff=module._diff)
+                                   return_private_keys=params["return_private_keys"],
+                                   return_key_files=params["return_key_files"], diff=module._diff)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     if params["keys"] is None:
+        result.pop("records")
+        result.pop("key_files", None)
         single = result.pop("dkim_keys")[0]
         single.pop("changed")
         result.update(single)

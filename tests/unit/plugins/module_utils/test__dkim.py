@@ -413,6 +413,37 @@ def test_key_files_take_returned_keys_then_stored_ones():
                                                 "s1-ed25519._domainkey.a.test.pem": "KEPT-PEM"}
 
 
+def test_key_files_read_the_module_key_files_of_records():
+    records = [{"record_name": "s1-rsa._domainkey.a.test"}, {"record_name": "s1-ed25519._domainkey.a.test"},
+               {"record_name": "s1-rsa._domainkey.b.test"}]
+    returned = {"s1-rsa._domainkey.a.test.pem": "READ-PEM", "s9-rsa._domainkey.gone.test.pem": "NOT-ASKED"}
+    stored = {"s1-ed25519._domainkey.a.test.pem": "KEPT-PEM"}
+    assert _dkim.key_files(records, stored, returned) == {"s1-rsa._domainkey.a.test.pem": "READ-PEM",
+                                                          "s1-ed25519._domainkey.a.test.pem": "KEPT-PEM"}
+
+
+def test_ensure_keys_returns_records_and_key_files(tmp_path):
+    passed = _dkim.generate_key("ed25519").private_pem.decode()
+    specs = _dkim.key_specs([{"domain": "a.test", "selector": "s1", "algorithm": "rsa"},
+                             {"domain": "a.test", "selector": "s2", "algorithm": "ed25519", "private_key": passed}],
+                            key_dir=str(tmp_path))
+    made = _dkim.ensure_keys(specs, key_dir=str(tmp_path), return_key_files=True)
+    assert made["records"] == _dkim.public_records(made["dkim_keys"])
+    assert [r["record_name"] for r in made["records"]] == ["s1._domainkey.a.test", "s2._domainkey.a.test"]
+    # The key passed in is not handed back; the one made is, as written to its file.
+    assert made["key_files"] == {"s1._domainkey.a.test.pem": (tmp_path / "s1._domainkey.a.test.pem").read_text()}
+    assert "private_key" not in made["dkim_keys"][0]
+    again = _dkim.ensure_keys(specs, key_dir=str(tmp_path), return_key_files=True)
+    assert again["key_files"] == made["key_files"] and not again["changed"]
+    assert "key_files" not in _dkim.ensure_keys(specs, key_dir=str(tmp_path))
+
+
+def test_ensure_keys_check_mode_has_no_key_files_for_keys_not_made(tmp_path):
+    specs = _dkim.key_specs([{"domain": "a.test", "selector": "s1", "algorithm": "ed25519"}], key_dir=str(tmp_path))
+    result = _dkim.ensure_keys(specs, key_dir=str(tmp_path), check_mode=True, return_key_files=True)
+    assert result["key_files"] == {} and result["records"][0]["txt_value"] is None
+
+
 def test_public_records_never_carry_the_private_key():
     result = {"domain": "a.test", "selector": "s1-rsa", "algorithm": "rsa", "record_name": "s1-rsa._domainkey.a.test",
               "txt_value": "v=DKIM1; k=rsa; p=AAA", "txt_strings": ["v=DKIM1; k=rsa; p=AAA"], "public_key": "PUB",
