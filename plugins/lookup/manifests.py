@@ -25,19 +25,34 @@ options:
     type: list
     elements: str
     required: true
+  text:
+    description:
+      - Return the rendered text of each template (once checked to be YAML mappings) instead of its objects, one
+        string per template that renders a document.
+      - For M(openova.stalwart.k8s_render), which takes either form. Ansible copies an object container by
+        container whenever a task passes it on, a string not at all; an Ingress of a thousand domains has some
+        twenty thousand containers.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
 - name: Template the manifests
   ansible.builtin.set_fact:
     _stalwart_manifests: "{{ query('openova.stalwart.manifests', 'namespace.yaml.j2', 'statefulset.yaml.j2') }}"
+
+- name: The same as YAML text, one string per template
+  ansible.builtin.set_fact:
+    _stalwart_manifests: "{{ query('openova.stalwart.manifests', 'namespace.yaml.j2', 'statefulset.yaml.j2', text=true) }}"
 """
 
 RETURN = r"""
 _raw:
-  description: The objects of every document of every template, empty documents left out.
+  description:
+    - The objects of every document of every template, empty documents left out.
+    - With O(text=true), the rendered text of every template that renders a document.
   type: list
-  elements: dict
+  elements: raw
 """
 
 import os
@@ -68,7 +83,11 @@ class LookupModule(LookupBase):
             # None when every line is a false {% if %} block, as the template action reads it.
             rendered = templar.template(text, escape_backslashes=False)
             try:
-                objects += parse_documents("" if rendered is None else rendered, term)
+                documents = parse_documents("" if rendered is None else rendered, term)
             except ValueError as exc:
                 raise AnsibleError(f"manifests: {exc}") from exc
+            if not self.get_option("text"):
+                objects += documents
+            elif documents:
+                objects.append(str.__str__(rendered))  # a plain str: data, not a template
         return objects

@@ -75,6 +75,35 @@ def dump(document: t.Any) -> str:
                                allow_unicode=True, width=100000)
 
 
+def objects(manifests: t.Any) -> t.Any:
+    """``manifests`` with every YAML text item replaced by the objects of its documents, in order.
+
+    A role may hand over a template's rendered text instead of its parsed objects: a string costs Ansible nothing
+    to pass from task to task, while an Ingress of thousands of rules is rebuilt container by container each time.
+    """
+    if not isinstance(manifests, list) or not any(isinstance(m, str) for m in manifests):
+        return manifests
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    out: list[t.Any] = []
+    for index, manifest in enumerate(manifests):
+        if not isinstance(manifest, str):
+            out.append(manifest)
+            continue
+        try:
+            # As bytes: the C parser refuses str subclasses (Ansible's tagged strings).
+            docs = [d for d in yaml.load_all(manifest.encode("utf-8"), Loader=loader) if d is not None]
+        except yaml.YAMLError as exc:
+            # The position and the problem only: the text may hold a Secret.
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            raise ValueError(f"manifests[{index}]: not valid YAML{where}: {getattr(exc, 'problem', None) or 'parse error'}"
+                             ) from None
+        if not docs:
+            raise ValueError(f"manifests[{index}]: YAML text with no document")
+        out.extend(docs)
+    return out
+
+
 def secret_values(manifests: t.Any) -> set[str]:
     """Every value of every Secret's data and stringData: the strings the module must never print."""
     values = set()
@@ -163,12 +192,12 @@ def kustomization(top: str, resources: t.Iterable[str]) -> str:
                     "resources": list(resources)})[4:])
 
 
-def sync(root: str, component: str, order: int, manifests: list[dict[str, t.Any]],
+def sync(root: str, component: str, order: int, manifests: list[t.Any],
          check_mode: bool = False) -> dict[str, t.Any]:
     """Bring ``root`` in line with the component's manifests; return what changed (nothing written in check mode)."""
     if not isinstance(root, str) or not os.path.isabs(root):
         raise ValueError(f"path: expected an absolute directory, got {root!r}")
-    files = plan(component, order, manifests)
+    files = plan(component, order, objects(manifests))
     existing = _listing(root)
     stale_dirs = _stale_dirs(root, component, order)
     own = re.compile(rf"^(kubernetes/{order:02d}-{re.escape(component)}|secrets/{re.escape(component)})/")

@@ -98,3 +98,29 @@ def test_dump_writes_a_shared_object_twice_never_as_an_alias():
     text = _k8s_render.dump({"rules": [{"host": "a.test", "http": http}, {"host": "b.test", "http": http}]})
     assert "&" not in text and "*" not in text
     assert text.count("pathType: Prefix") == 2
+
+
+def test_yaml_text_items_render_as_their_objects(tmp_path):
+    text = "# rendered template\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: &m\n  name: cfg\n  namespace: mail\n" \
+           "data:\n  config.json: |-\n    {\n      \"a\": 1\n    }\n---\n"
+    as_objects = _k8s_render.sync(str(tmp_path / "a"), "app", 20, [NS, SECRET, CM])
+    as_text = _k8s_render.sync(str(tmp_path / "b"), "app", 20, [NS, SECRET, text])
+    assert as_text["files"] == as_objects["files"]
+    for path in as_objects["files"]:
+        assert read(tmp_path / "b", path) == read(tmp_path / "a", path)
+    assert _k8s_render.objects([text + "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n", NS]) == [
+        {key: value for key, value in CM.items()}, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}, NS]
+    objects = [NS, CM]
+    assert _k8s_render.objects(objects) is objects  # nothing to parse: the same list
+
+
+@pytest.mark.parametrize("text, message", [
+    ("kind: Secret\nstringData:\n  password: s3cr3t-value\n bad: [", r"^manifests\[1\]: not valid YAML at line 4, column"),
+    ("# nothing\n", r"^manifests\[1\]: YAML text with no document$"),
+])
+def test_bad_yaml_text_names_the_item_not_its_content(text, message):
+    with pytest.raises(ValueError, match=message) as caught:
+        _k8s_render.objects([NS, text])
+    assert "s3cr3t" not in str(caught.value)
+    with pytest.raises(ValueError, match=r"^manifests\[1\]: expected a Kubernetes object"):
+        _k8s_render.check("app", 20, [NS, ["a list"]])
