@@ -13,9 +13,10 @@ description:
   - Takes RV(openova.stalwart.dkim_key#module:dkim_keys) of M(openova.stalwart.dkim_key) run with
     O(openova.stalwart.dkim_key#module:return_private_keys=true) and returns C(<selector>._domainkey.<domain>.pem)
     to PEM for every key in it.
-  - Also takes RV(openova.stalwart.dkim_key#module:records) with the module's
-    RV(openova.stalwart.dkim_key#module:key_files) in O(returned) (O(openova.stalwart.dkim_key#module:return_key_files=true)):
-    a smaller result to read back at a thousand domains.
+  - Also takes RV(openova.stalwart.dkim_key#module:records), with the module's
+    RV(openova.stalwart.dkim_key#module:key_files) in O(returned)
+    (O(openova.stalwart.dkim_key#module:return_key_files=true)), a smaller result to read back at a thousand
+    domains.
   - A key passed in to the module comes back without its private key (Ansible would mask it); its PEM is taken
     from O(stored), the same keys as they were read. A key found in none of them is left out.
   - The role C(openova.stalwart.stalwart) builds its DKIM key Secrets from it; a Jinja loop did the same several

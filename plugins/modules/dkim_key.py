@@ -212,8 +212,8 @@ EXAMPLES = r"""
 RETURN = r"""
 records:
   description:
-    - Bulk form. The public part of each key, in the order of O(keys), never a private key: what the DNS
-      records are made of.
+    - Bulk form. The public part of each key, in the order of O(keys), never a private key (what the DNS
+      records are made of).
   returned: when O(keys) is set
   type: list
   elements: dict

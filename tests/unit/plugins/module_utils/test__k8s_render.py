@@ -109,7 +109,7 @@ def test_yaml_text_items_render_as_their_objects(tmp_path):
     for path in as_objects["files"]:
         assert read(tmp_path / "b", path) == read(tmp_path / "a", path)
     assert _k8s_render.objects([text + "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n", NS]) == [
-        {key: value for key, value in CM.items()}, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}, NS]
+        dict(CM), {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}}, NS]
     objects = [NS, CM]
     assert _k8s_render.objects(objects) is objects  # nothing to parse: the same list
 
