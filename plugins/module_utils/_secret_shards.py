@@ -28,7 +28,13 @@ OBJECT_LIMIT = 1024 * 1024
 DEFAULT_MAX_BYTES = 900 * 1024
 
 
+# Printable ASCII but '"' and '\\': what json.dumps writes as it is, between two quotes.
+_JSON_PLAIN = re.compile(r'[\x20\x21\x23-\x5b\x5d-\x7e]*\Z')
+
+
 def _json_len(value: t.Any) -> int:
+    if isinstance(value, str) and _JSON_PLAIN.match(value):  # keys and base64 values: no encoder needed
+        return len(value) + 2
     return len(json.dumps(value, separators=(",", ":"), sort_keys=True))
 
 
@@ -128,8 +134,12 @@ def shard(data: t.Any, name: t.Any, metadata: t.Any = None, previous: t.Any = No
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or not 0 < max_bytes <= OBJECT_LIMIT:
         raise ValueError(f"max_bytes: expected a whole number of bytes from 1 to {OBJECT_LIMIT}, got {max_bytes!r}")
 
+    capacities: dict[int, int] = {}
+
     def capacity(index: int) -> int:
-        return max_bytes - stored_size(_skeleton(name, index, metadata))
+        if index not in capacities:
+            capacities[index] = max_bytes - stored_size(_skeleton(name, index, metadata))
+        return capacities[index]
 
     sizes = {key: entry_size(key, value) for key, value in data.items()}
     placed = assign(sizes, previous_assignment(name, previous), capacity)

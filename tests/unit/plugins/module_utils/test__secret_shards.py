@@ -164,3 +164,9 @@ def test_bad_arguments_name_the_argument(kwargs, word):
     args = {"data": {"a": "1"}, "name": "d", "metadata": META, "previous": {}, "max_bytes": 1000, **kwargs}
     with pytest.raises(ValueError, match=f"^{word}:"):
         S.shard(**args)
+
+
+@pytest.mark.parametrize("value", ["", "plain", "s1-rsa._domainkey.example.org.pem", "MIIB+/0a==", 'a"quote', "back\\slash",
+                                   "tab\there", "\x7f", "caf\u00e9", "\u2028", {"a": [1, "b"]}])
+def test_json_len_matches_the_encoder(value):
+    assert S._json_len(value) == len(json.dumps(value, separators=(",", ":"), sort_keys=True))
