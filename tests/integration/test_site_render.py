@@ -95,6 +95,8 @@ def test_second_render_changes_nothing(rendered):
     ("cnpg_storage_size", "ten gigs", "cnpg_storage_size must be a Kubernetes quantity"),
     ("minio_s3_endpoint", "", "minio_s3_endpoint must be the http(s):// URL"),
     ("stalwart_hostname", "not a host", "stalwart_hostname"),
+    # A type error in a stalwart_* variable: caught by the argument spec in the preflight, not when the role starts.
+    ("stalwart_spam_filter", "maybe", "stalwart_spam_filter"),
 ])
 def test_bad_input_fails_in_preflight_with_nothing_written(operator_manifest, tmp_path, variable, value, message):
     render = tmp_path / "render"
