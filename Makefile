@@ -10,7 +10,7 @@ BUILD ?= $(or $(TMPDIR),/tmp)/openova-stalwart-build
 COLL := $(BUILD)/ansible_collections/openova/stalwart
 LINK := $(CURDIR)/.ansible/collections/ansible_collections/openova/stalwart
 APT_PACKAGES := bind9 bind9-utils bind9-dnsutils iproute2 rsync util-linux git openssl \
-	postfix dovecot-core dovecot-imapd dovecot-lmtpd swaks
+	postfix dovecot-core dovecot-imapd dovecot-lmtpd swaks prometheus
 # Integration tests run in a private network namespace: only loopback exists, nothing leaves the machine.
 NETNS := unshare -n sh -c 'ip link set lo up && exec "$$0" "$$@"'
 
@@ -19,6 +19,7 @@ NETNS := unshare -n sh -c 'ip link set lo up && exec "$$0" "$$@"'
 install: apt pip get-pip link
 
 # Postfix is installed unconfigured: the mail test rig brings its own config, nothing listens on port 25.
+# prometheus is there for promtool (the PrometheusRule test); its service is not started.
 apt:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -qq; \

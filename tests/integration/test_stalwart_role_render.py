@@ -12,6 +12,8 @@ import hashlib
 import json
 import pathlib
 import re
+import shutil
+import subprocess
 
 import pytest
 import yaml
@@ -318,6 +320,23 @@ def test_alert_and_dashboard_metrics_are_stalwart_metrics(rendered, shared_dir):
     alerts = {r["alert"] for g in rule["spec"]["groups"] for r in g["rules"]}
     assert {"StalwartPodNotReady", "StalwartQueueGrowing", "StalwartDeliveryFailures", "StalwartAuthFailureBurst",
             "StalwartSpamRateHigh"} <= alerts
+
+
+def test_prometheus_rule_loads_in_prometheus(rendered, tmp_path):
+    """The rule groups are what Prometheus itself accepts (promtool parses every PromQL expression and template)."""
+    if not shutil.which("promtool"):
+        pytest.fail("promtool (Debian package prometheus) is not installed: run `make install`")
+    rule = by_kind(load_documents(rendered["dir"] / "kubernetes"))[("PrometheusRule", "stalwart")]
+    rules_file = tmp_path / "stalwart.rules.yml"
+    rules_file.write_text(yaml.safe_dump(rule["spec"]))
+    checked = subprocess.run(["promtool", "check", "rules", str(rules_file)], capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    count = sum(len(g["rules"]) for g in rule["spec"]["groups"])
+    assert f"SUCCESS: {count} rules found" in checked.stdout
+    # The check can fail: a broken expression is refused.
+    broken = rule["spec"]["groups"][0]["rules"][0] | {"expr": "sum(queue_count{"}
+    rules_file.write_text(yaml.safe_dump({"groups": [{"name": "broken", "rules": [broken]}]}))
+    assert subprocess.run(["promtool", "check", "rules", str(rules_file)], capture_output=True, check=False).returncode != 0
 
 
 def test_argument_specs_mirror_defaults():
