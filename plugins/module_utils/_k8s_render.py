@@ -23,6 +23,7 @@ import typing as t
 
 from ansible_collections.openova.stalwart.plugins.module_utils._files import read_text as _read
 from ansible_collections.openova.stalwart.plugins.module_utils._files import write_atomic as _write
+from ansible_collections.openova.stalwart.plugins.module_utils._manifests import parse_documents
 
 try:
     import yaml
@@ -83,21 +84,12 @@ def objects(manifests: t.Any) -> t.Any:
     """
     if not isinstance(manifests, list) or not any(isinstance(m, str) for m in manifests):
         return manifests
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     out: list[t.Any] = []
     for index, manifest in enumerate(manifests):
         if not isinstance(manifest, str):
             out.append(manifest)
             continue
-        try:
-            # As bytes: the C parser refuses str subclasses (Ansible's tagged strings).
-            docs = [d for d in yaml.load_all(manifest.encode("utf-8"), Loader=loader) if d is not None]
-        except yaml.YAMLError as exc:
-            # The position and the problem only: the text may hold a Secret.
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-            raise ValueError(f"manifests[{index}]: not valid YAML{where}: {getattr(exc, 'problem', None) or 'parse error'}"
-                             ) from None
+        docs = parse_documents(manifest, f"manifests[{index}]")  # errors name the position, never the text
         if not docs:
             raise ValueError(f"manifests[{index}]: YAML text with no document")
         out.extend(docs)

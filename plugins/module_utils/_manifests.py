@@ -24,7 +24,11 @@ def parse_documents(text: t.Any, source: str) -> list[dict[str, t.Any]]:
         # As bytes: the C parser refuses str subclasses (Ansible's tagged strings).
         documents = [doc for doc in yaml.load_all(text.encode("utf-8"), Loader=loader) if doc is not None]
     except yaml.YAMLError as exc:
-        raise ValueError(f"{source} does not render to valid YAML: {exc}") from exc
+        # Position and problem only, never a snippet: the text may hold a Secret.
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "parse error"
+        raise ValueError(f"{source} does not render to valid YAML{where}: {problem}") from None
     for index, doc in enumerate(documents):
         if not isinstance(doc, dict):
             raise ValueError(f"{source}: document {index + 1} is a {type(doc).__name__}, not a mapping")

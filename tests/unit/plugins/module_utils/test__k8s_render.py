@@ -115,7 +115,7 @@ def test_yaml_text_items_render_as_their_objects(tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("kind: Secret\nstringData:\n  password: s3cr3t-value\n bad: [", r"^manifests\[1\]: not valid YAML at line 4, column"),
+    ("kind: Secret\nstringData:\n  password: s3cr3t-value\n bad: [", r"^manifests\[1\] does not render to valid YAML at line 4, column"),
     ("# nothing\n", r"^manifests\[1\]: YAML text with no document$"),
 ])
 def test_bad_yaml_text_names_the_item_not_its_content(text, message):
