@@ -46,6 +46,8 @@ _ALGORITHM_ALIASES = {
     "ed25519": "ed25519", "ed25519-sha256": "ed25519", "dkim1ed25519sha256": "ed25519",
 }
 THROTTLE_KEYS = ("listener", "remoteIp", "localIp", "authenticatedAs", "heloDomain", "sender", "senderDomain", "rcpt", "rcptDomain")
+DNSBL_KEYS = ("name", "zone", "tag", "type", "enabled")
+THROTTLE_ITEM_KEYS = ("name", "key", "count", "period", "enabled")
 DNSBL_TYPES = {"ip": "Ip", "domain": "Domain", "url": "Url", "email": "Email", "any": "Any", "header": "Header", "body": "Body"}
 MTA_STS_MODES = {"enforce": "enforce", "testing": "testing", "none": "disable"}
 # AWS-style region names Stalwart knows as S3StoreRegion variants; any other region needs a custom endpoint.
@@ -332,6 +334,31 @@ def _coordinator(params: dict) -> dict:
     raise ValueError(f"coordinator.type: {kind!r} is not one of redis, nats")
 
 
+def _known_keys(item: t.Any, allowed: tuple[str, ...], option: str) -> None:
+    if not isinstance(item, dict):
+        raise ValueError(f"{option}: expected a dictionary, got {item!r}")
+    unknown = sorted(str(k) for k in item if k not in allowed)
+    if unknown:
+        raise ValueError(f"{option}: unknown key(s) {', '.join(unknown)}; expected {', '.join(allowed)}")
+
+
+def spam_problems(spam: t.Any, variables: dict[str, str]) -> list[str]:
+    """What is wrong with the spam options, each message naming the variable an option came from.
+
+    ``variables`` maps an option of ``spam`` (``dnsbl_servers``, ``rate_limits``, ...) to the variable that sets it,
+    so a role can refuse bad input in its preflight with the operator's own names. Empty when all is well.
+    """
+    try:
+        _spam({"spam": spam})
+    except ValueError as err:
+        message = str(err)
+        for option, variable in variables.items():
+            if message.startswith(f"spam.{option}"):
+                return [variable + message[len(f"spam.{option}"):]]
+        return [message]
+    return []
+
+
 def _spam(params: dict) -> list[dict]:
     spam = params.get("spam") or {}
     settings: dict[str, t.Any] = {"enable": bool(spam.get("enabled", True))}
@@ -345,8 +372,7 @@ def _spam(params: dict) -> list[dict]:
     names: set[str] = set()
     for index, item in enumerate(spam.get("dnsbl_servers") or []):
         option = f"spam.dnsbl_servers[{index}]"
-        if not isinstance(item, dict):
-            raise ValueError(f"{option}: expected a dictionary, got {item!r}")
+        _known_keys(item, DNSBL_KEYS, option)
         name = _str(item, "name", option)
         if name in names:
             raise ValueError(f"{option}.name: {name!r} is listed twice")
@@ -366,14 +392,15 @@ def _spam(params: dict) -> list[dict]:
     names = set()
     for index, item in enumerate(spam.get("rate_limits") or []):
         option = f"spam.rate_limits[{index}]"
-        if not isinstance(item, dict):
-            raise ValueError(f"{option}: expected a dictionary, got {item!r}")
+        _known_keys(item, THROTTLE_ITEM_KEYS, option)
         name = _str(item, "name", option)
         if name in names:
             raise ValueError(f"{option}.name: {name!r} is listed twice")
         names.add(name)
         keys = item.get("key") or ["remoteIp"]
         keys = [keys] if isinstance(keys, str) else keys
+        if not isinstance(keys, list):
+            raise ValueError(f"{option}.key: expected a list of {', '.join(THROTTLE_KEYS)}, got {keys!r}")
         for key in keys:
             if key not in THROTTLE_KEYS:
                 raise ValueError(f"{option}.key: {key!r} is not one of {', '.join(THROTTLE_KEYS)}")

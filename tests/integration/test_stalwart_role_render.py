@@ -251,6 +251,41 @@ def test_options_shape_the_manifests(tmp_path, shared_dir):
         assert_restricted_pss(doc)
 
 
+def plan_ops(out: pathlib.Path, obj: str) -> list[dict]:
+    lines = (out / "stalwart" / "plan.ndjson").read_text().splitlines()
+    return [op for op in map(json.loads, filter(None, lines)) if op.get("object") == obj]
+
+
+def test_default_spam_settings(rendered):
+    """Greylisting stays off, Stalwart's own DNSBL list stays, inbound throttles per remote IP are set."""
+    out = rendered["dir"]
+    assert plan_ops(out, "SpamSettings")[0]["value"] == {"enable": True, "greylistFor": None}
+    assert plan_ops(out, "SpamDnsblServer") == []
+    throttles = {t["description"]: t for t in plan_ops(out, "MtaInboundThrottle")[0]["value"].values()}
+    assert throttles["per-IP connection rate"]["key"] == {"remoteIp": True}
+    assert throttles["per-IP connection rate"]["rate"] == {"count": 60, "period": 60000}
+    assert throttles["per-IP message rate"]["key"] == {"remoteIp": True, "sender": True}
+
+
+def test_spam_options_reach_the_plan(tmp_path):
+    out = tmp_path / "render"
+    extra = {
+        "stalwart_spam_greylist": 300,
+        "stalwart_spam_rules_url": "https://mirror.internal/spam-rules.json.gz",
+        "stalwart_spam_dnsbl_servers": [{"name": "zen", "zone": "ip_reverse + '.zen.spamhaus.org'", "tag": "'RBL_ZEN'"}],
+        "stalwart_spam_inbound_throttles": [{"name": "conn", "key": ["remoteIp"], "count": 10, "period": 60}],
+    }
+    result = render(tmp_path / "run", out, extra)
+    assert result.rc == 0, result.stdout[-5000:]
+    assert plan_ops(out, "SpamSettings")[0]["value"] == {
+        "enable": True, "greylistFor": 300000, "spamFilterRulesUrl": "https://mirror.internal/spam-rules.json.gz"}
+    assert list(plan_ops(out, "SpamDnsblServer")[0]["value"].values()) == [
+        {"@type": "Ip", "name": "zen", "enable": True, "zone": {"else": "ip_reverse + '.zen.spamhaus.org'", "match": {}},
+         "tag": {"else": "'RBL_ZEN'", "match": {}}}]
+    assert list(plan_ops(out, "MtaInboundThrottle")[0]["value"].values()) == [
+        {"description": "conn", "enable": True, "key": {"remoteIp": True}, "rate": {"count": 10, "period": 60000}}]
+
+
 def test_default_mail_service_keeps_client_ips(rendered):
     docs = by_kind(load_documents(rendered["dir"] / "kubernetes"))
     mail = docs[("Service", "stalwart-mail")]["spec"]
@@ -276,6 +311,9 @@ BAD_INPUTS = [
     ({"stalwart_s3_endpoint": "minio:9000"}, "stalwart_s3_endpoint"),
     ({"stalwart_client_ip": "proxy_protocol"}, "stalwart_proxy_trusted_networks"),
     ({"stalwart_client_ip": "nat"}, "stalwart_client_ip"),
+    ({"stalwart_spam_inbound_throttles": [{"name": "x", "key": ["ip"], "count": 5, "period": 60}]},
+     "stalwart_spam_inbound_throttles[0].key"),
+    ({"stalwart_spam_dnsbl_servers": [{"name": "zen"}]}, "stalwart_spam_dnsbl_servers[0].zone"),
 ]
 
 

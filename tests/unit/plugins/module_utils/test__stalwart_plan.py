@@ -379,6 +379,9 @@ def test_a_thousand_domains_render_fast():
     ({"spam": {"rate_limits": [{"name": "x", "count": 0, "period": 1}]}}, r"spam.rate_limits\[0\].count"),
     ({"spam": {"dnsbl_servers": [{"name": "x"}]}}, r"spam.dnsbl_servers\[0\].zone is required"),
     ({"spam": {"dnsbl_servers": [{"name": "x", "zone": "z", "type": "asn"}]}}, r"spam.dnsbl_servers\[0\].type"),
+    ({"spam": {"dnsbl_servers": [{"name": "x", "zone": "z", "score": 3}]}}, r"spam.dnsbl_servers\[0\]: unknown key\(s\) score"),
+    ({"spam": {"rate_limits": [{"name": "x", "key": {"remoteIp": 1}, "count": 1, "period": 1}]}}, r"spam.rate_limits\[0\].key: expected a list"),
+    ({"spam": {"rate_limits": ["60/min"]}}, r"spam.rate_limits\[0\]: expected a dictionary"),
     ({"mta_sts": {"mode": "strict"}}, "mta_sts.mode"),
     ({"mta_sts": {"max_age": 0}}, "mta_sts.max_age"),
     ({"tracer": {"level": "loud"}}, "tracer.level"),
@@ -467,3 +470,22 @@ def test_the_schema_checker_catches_mistakes(schema):
     assert "set members map to true" in messages("SystemSettings", {"proxyTrustedNetworks": {"10.0.0.0/8": 1}}, update=True)[0]
     assert schema.secret_paths("x:Account", {"@type": "User", "credentials": {"0": {"@type": "Password", "secret": "x"}}}) == [
         "credentials/0/secret"]
+
+
+SPAM_VARIABLES = {"dnsbl_servers": "stalwart_spam_dnsbl_servers", "rate_limits": "stalwart_spam_inbound_throttles",
+                  "greylist": "stalwart_spam_greylist"}
+
+
+def test_spam_problems_name_the_variable_and_item():
+    good = {"greylist": 300, "dnsbl_servers": [{"name": "zen", "zone": "ip_reverse + '.zen.spamhaus.org'"}],
+            "rate_limits": [{"name": "conn", "key": ["remoteIp"], "count": 60, "period": 60}]}
+    assert plan_lib.spam_problems(good, SPAM_VARIABLES) == []
+    bad_throttle = good | {"rate_limits": good["rate_limits"] + [{"name": "msg", "key": ["ip"], "count": 1, "period": 1}]}
+    assert plan_lib.spam_problems(bad_throttle, SPAM_VARIABLES) == [
+        "stalwart_spam_inbound_throttles[1].key: 'ip' is not one of " + ", ".join(plan_lib.THROTTLE_KEYS)]
+    assert plan_lib.spam_problems(good | {"dnsbl_servers": [{"zone": "z"}]}, SPAM_VARIABLES) == [
+        "stalwart_spam_dnsbl_servers[0].name is required"]
+    assert plan_lib.spam_problems(good | {"greylist": -1}, SPAM_VARIABLES) == [
+        "stalwart_spam_greylist: expected an integer >= 0, got -1"]
+    # An option without a variable keeps the module's name.
+    assert plan_lib.spam_problems({"rules_url": "mirror"}, SPAM_VARIABLES) == ["spam.rules_url: 'mirror' is not an absolute URL"]
