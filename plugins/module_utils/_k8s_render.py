@@ -30,14 +30,80 @@ try:
 except ImportError:  # pragma: no cover - the module reports missing_required_lib
     yaml = None
 
-_COMPONENT = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
-_NAME = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
+_COMPONENT = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
+_NAME = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?")
 NAMESPACES_DIR = "00-namespaces"
 KUSTOMIZATION = "kustomization.yaml"
 ABOUT = {
     "kubernetes": "every non-secret manifest, in apply order (kubectl apply --server-side -k kubernetes/).",
     "secrets": "every Secret with its values: seal or encrypt before committing (docs/roles/minio.md).",
 }
+
+
+# The objects each component may write, as (apiVersion, kind): the one place to extend when a role renders a new
+# kind. Anything else in a component's manifests (an object a variable smuggled into a template's text, say) is
+# refused before a file is written or an object applied.
+_CORE = {("v1", "Namespace"), ("v1", "Secret"), ("v1", "ConfigMap"), ("v1", "ServiceAccount")}
+_MONITORING = {("monitoring.coreos.com/v1", kind) for kind in ("PrometheusRule", "ServiceMonitor", "PodMonitor")}
+_CNPG = {("postgresql.cnpg.io/v1", kind) for kind in ("Cluster", "Backup", "ScheduledBackup")}
+# An operator's pinned release manifest (checked against its checksum) brings its CRDs, RBAC and webhooks.
+_OPERATOR = _CORE | {
+    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
+    ("v1", "Service"),
+    ("apps/v1", "Deployment"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+    ("rbac.authorization.k8s.io/v1", "Role"),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+    ("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration"),
+}
+ALLOWED_KINDS: dict[str, frozenset[tuple[str, str]]] = {
+    "stalwart": frozenset(_CORE | _MONITORING | {
+        ("v1", "Service"),
+        ("apps/v1", "StatefulSet"),
+        ("apps/v1", "Deployment"),
+        ("batch/v1", "Job"),
+        ("policy/v1", "PodDisruptionBudget"),
+        ("networking.k8s.io/v1", "Ingress"),
+        ("networking.k8s.io/v1", "NetworkPolicy"),
+        ("gateway.networking.k8s.io/v1", "HTTPRoute"),
+        ("gateway.networking.k8s.io/v1beta1", "ReferenceGrant"),
+        ("cert-manager.io/v1", "Certificate"),
+    }),
+    "cnpg": frozenset(_CORE | _MONITORING | _CNPG | {("networking.k8s.io/v1", "NetworkPolicy"),
+                                                     ("barmancloud.cnpg.io/v1", "ObjectStore")}),
+    "cnpg-objectstore": frozenset(_CORE | {("barmancloud.cnpg.io/v1", "ObjectStore")}),
+    "cnpg-backup": frozenset(_CORE | _CNPG | {("batch/v1", "Job")}),
+    "minio": frozenset(_CORE | _MONITORING | {("minio.min.io/v2", "Tenant"), ("batch/v1", "Job"),
+                                              ("networking.k8s.io/v1", "NetworkPolicy")}),
+    "dns": frozenset({("externaldns.k8s.io/v1alpha1", "DNSEndpoint")}),
+    "cnpg-operator": frozenset(_OPERATOR),
+    "minio-operator": frozenset(_OPERATOR),
+}
+# Components whose objects may sit in any namespace (a pinned release manifest names its own).
+_ANY_NAMESPACE = frozenset({"cnpg-operator", "minio-operator"})
+
+
+def allowed(component: str, manifests: t.Sequence[t.Any], namespaces: t.Optional[t.Sequence[str]] = None) -> None:
+    """Raise ``ValueError`` naming the first object ``component`` may not write (kind, or namespace if given)."""
+    kinds = ALLOWED_KINDS.get(component)
+    if kinds is None:
+        raise ValueError(f"component: {component!r} is not a component of the collection "
+                         f"(one of {', '.join(sorted(ALLOWED_KINDS))})")
+    owned = None if namespaces is None or component in _ANY_NAMESPACE else set(namespaces)
+    for index, manifest in enumerate(manifests):
+        api_version, kind = manifest.get("apiVersion"), manifest.get("kind")
+        metadata = manifest.get("metadata") if isinstance(manifest.get("metadata"), dict) else {}
+        what = f"manifests[{index}]: {kind} {metadata.get('namespace', '')}/{metadata.get('name')}"
+        if (api_version, kind) not in kinds:
+            raise ValueError(f"{what}: {api_version} {kind} is not an object {component} writes "
+                             "(plugins/module_utils/_k8s_render.py ALLOWED_KINDS)")
+        if owned is None:
+            continue
+        namespace = metadata.get("name") if kind == "Namespace" else metadata.get("namespace")
+        if namespace not in owned:
+            raise ValueError(f"{what}: namespace {namespace!r} is not one {component} owns ({', '.join(sorted(owned))})")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,9 +174,9 @@ def secret_values(manifests: t.Any) -> set[str]:
     return values
 
 
-def check(component: t.Any, order: t.Any, manifests: t.Any) -> None:
-    """Raise ``ValueError`` naming the option when the input cannot be rendered."""
-    if not isinstance(component, str) or not _COMPONENT.match(component):
+def check(component: t.Any, order: t.Any, manifests: t.Any, namespaces: t.Optional[t.Sequence[str]] = None) -> None:
+    """Raise ``ValueError`` naming the option when the input cannot be rendered or is not the component's to write."""
+    if not isinstance(component, str) or not _COMPONENT.fullmatch(component):
         raise ValueError(f"component: expected a DNS label, got {component!r}")
     if isinstance(order, bool) or not isinstance(order, int) or not 1 <= order <= 99:
         raise ValueError(f"order: expected a number from 1 to 99, got {order!r}")
@@ -125,16 +191,18 @@ def check(component: t.Any, order: t.Any, manifests: t.Any) -> None:
                 raise ValueError(f"{where}: {key} is missing")
         metadata = manifest.get("metadata")
         name = metadata.get("name") if isinstance(metadata, dict) else None
-        if not isinstance(name, str) or not _NAME.match(name):
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
             raise ValueError(f"{where}: metadata.name must be a lower-case DNS name, got {name!r}")
         namespace = metadata.get("namespace", "default")
-        if not isinstance(namespace, str) or not _NAME.match(namespace):
+        if not isinstance(namespace, str) or not _NAME.fullmatch(namespace):
             raise ValueError(f"{where}: metadata.namespace must be a DNS label, got {namespace!r}")
+    allowed(component, manifests, namespaces)
 
 
-def plan(component: str, order: int, manifests: list[dict[str, t.Any]]) -> dict[str, File]:
+def plan(component: str, order: int, manifests: list[dict[str, t.Any]],
+         namespaces: t.Optional[t.Sequence[str]] = None) -> dict[str, File]:
     """Relative path -> file of every manifest of the component."""
-    check(component, order, manifests)
+    check(component, order, manifests, namespaces)
     files: dict[str, File] = {}
     for index, manifest in enumerate(manifests):
         kind, name = manifest["kind"], manifest["metadata"]["name"]
@@ -184,12 +252,12 @@ def kustomization(top: str, resources: t.Iterable[str]) -> str:
                     "resources": list(resources)})[4:])
 
 
-def sync(root: str, component: str, order: int, manifests: list[t.Any],
-         check_mode: bool = False) -> dict[str, t.Any]:
+def sync(root: str, component: str, order: int, manifests: list[t.Any],  # pylint: disable=too-many-arguments
+         check_mode: bool = False, namespaces: t.Optional[t.Sequence[str]] = None) -> dict[str, t.Any]:
     """Bring ``root`` in line with the component's manifests; return what changed (nothing written in check mode)."""
     if not isinstance(root, str) or not os.path.isabs(root):
         raise ValueError(f"path: expected an absolute directory, got {root!r}")
-    files = plan(component, order, objects(manifests))
+    files = plan(component, order, objects(manifests), namespaces)
     existing = _listing(root)
     stale_dirs = _stale_dirs(root, component, order)
     own = re.compile(rf"^(kubernetes/{order:02d}-{re.escape(component)}|secrets/{re.escape(component)})/")

@@ -36,9 +36,21 @@ options:
     type: path
     required: true
   component:
-    description: Name of the component (a DNS label); names its sub-directories and limits pruning to its files.
+    description:
+      - Name of the component; names its sub-directories and limits pruning to its files.
+      - One of the collection's components (C(stalwart), C(cnpg), C(cnpg-objectstore), C(cnpg-backup), C(minio),
+        C(dns), C(cnpg-operator), C(minio-operator)). Each may write only the API versions and kinds listed for
+        it in C(plugins/module_utils/_k8s_render.py) (C(ALLOWED_KINDS)); any other object fails the task before
+        a file is written.
     type: str
     required: true
+  namespaces:
+    description:
+      - The namespaces the component owns. When given, every namespaced object must be in one of them and every
+        Namespace must be one of them (not checked for the operator components, whose pinned release manifest
+        names its own).
+    type: list
+    elements: str
   order:
     description: Apply order of the component (1-99), the prefix of its directory under C(kubernetes/).
     type: int
@@ -113,6 +125,7 @@ def module_kwargs() -> dict:
             component=dict(type="str", required=True),
             order=dict(type="int", required=True),
             manifests=dict(type="list", elements="raw", required=True, no_log=True),
+            namespaces=dict(type="list", elements="str"),
         ),
         supports_check_mode=True,
     )
@@ -133,7 +146,7 @@ def run(module) -> None:
     module.no_log_values = _k8s_render.secret_values(manifests)
     try:
         result = _k8s_render.sync(module.params["path"], module.params["component"], module.params["order"],
-                                  manifests, check_mode=module.check_mode)
+                                  manifests, check_mode=module.check_mode, namespaces=module.params["namespaces"])
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     except OSError as exc:

@@ -16,7 +16,7 @@ def _tasks(root: str) -> list[dict]:
                  {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "ns"},
                   "data": {"greeting": "hello"}}]
     return [
-        {"name": "render", "openova.stalwart.k8s_render": {"path": f"{root}/render", "component": "demo", "order": 10,
+        {"name": "render", "openova.stalwart.k8s_render": {"path": f"{root}/render", "component": "stalwart", "order": 10,
                                                            "manifests": manifests}, "register": "rendered"},
         {"name": "keys", "openova.stalwart.dkim_key": {"keys": [{"domain": "a.test", "selector": "s1-rsa"},
                                                                 {"domain": "a.test", "selector": "s1-ed25519",
@@ -28,7 +28,7 @@ def _tasks(root: str) -> list[dict]:
             "dkim_records": "{{ [] if ansible_check_mode else keys.dkim_keys | openova.stalwart.dkim_public_records }}",
             "provider": "zonefile",
             "zonefile_dir": f"{root}/dns", "return_records": False}, "register": "records"},
-        {"name": "bad", "openova.stalwart.k8s_render": {"path": f"{root}/render", "component": "demo", "order": 10,
+        {"name": "bad", "openova.stalwart.k8s_render": {"path": f"{root}/render", "component": "stalwart", "order": 10,
                                                         "manifests": [], "bogus": 1},
          "register": "bad", "ignore_errors": True},
     ]

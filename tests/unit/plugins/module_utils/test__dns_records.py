@@ -278,6 +278,21 @@ def test_zonefiles_table_and_external_dns():
     assert all(o["apiVersion"] == "externaldns.k8s.io/v1alpha1" and o["kind"] == "DNSEndpoint" for o in objects)
 
 
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("example.org", "10 mail.example.org.\nevil.example.org. 60 IN A 192.0.2.66", "line break"),
+    ("example.org", "10 mail.example.org.\r", "line break"),
+    ("evil.example.org. 60 IN A 192.0.2.66\nexample.org", "10 mail.example.org.", "record name"),
+    ("example.org ; comment", "10 mail.example.org.", "record name"),
+])
+def test_zonefile_refuses_what_could_add_a_record(name, value, message):
+    rrset = r.RRset(zone="example.org", domain="example.org", kind="mx", name=name, rtype="MX", ttl=3600,
+                    values=(value,))
+    with pytest.raises(ValueError, match=message):
+        r.zonefiles([rrset])
+    assert r.zonefile([r.RRset(zone="example.org", domain="example.org", kind="mx", name="example.org",
+                               rtype="MX", ttl=3600, values=("10 mail.example.org.",))], "t").count("\n") == 3
+
 # -- kinds: manage a part of the record set ---------------------------------------------------------------
 def test_kinds_keeps_only_the_selected_records_and_still_checks_the_rest():
     dkim = [{"domain": "example.org", "selector": "s1-rsa", "txt_value": RSA_TXT},

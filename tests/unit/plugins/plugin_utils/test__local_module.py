@@ -76,7 +76,7 @@ def test_k8s_render_in_process_writes_and_masks_only_secret_values(tmp_path):
                   "stringData": {"password": "pa55word-value"}},
                  {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "ns"},
                   "data": {"greeting": "hello"}}]
-    args = {"path": str(tmp_path), "component": "demo", "order": 10, "manifests": manifests}
+    args = {"path": str(tmp_path), "component": "stalwart", "order": 10, "manifests": manifests}
     first = _local_module.run_in_process(k8s_render, "openova.stalwart.k8s_render", args, False, True)
     assert first["changed"] is True and not first.get("failed")
     assert "pa55word-value" not in repr(first) and "hello" in repr(first["diff"])
