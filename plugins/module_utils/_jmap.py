@@ -23,9 +23,6 @@ import time
 import typing as t
 from urllib.parse import urljoin, urlsplit
 
-from ansible.module_utils.six.moves.urllib.error import HTTPError
-from ansible.module_utils.urls import open_url
-
 USING = ["urn:ietf:params:jmap:core", "urn:stalwart:jmap"]
 MASK = "********"
 # Keys whose string values are secrets (masked in diffs and results).
@@ -38,12 +35,20 @@ class JmapError(Exception):
     """Any failure talking to Stalwart; the message names the object and property when there is one."""
 
 
+class AuthError(JmapError):
+    """The server refused the credentials (HTTP 401) or their rights (HTTP 403): retrying will not help."""
+
+
 # A transport takes (method, url, body or None, headers, timeout) and returns (status, body bytes, headers).
 Transport = t.Callable[[str, str, t.Optional[bytes], dict, float], t.Tuple[int, bytes, dict]]
 
 
 def open_url_transport(validate_certs: bool, ca_path: str | None) -> Transport:
     """A :data:`Transport` over Ansible's ``open_url`` with the module's TLS options."""
+    # Imported here, not at the top: the settings Job runs this module on the bare standard library (_settings_job).
+    from ansible.module_utils.six.moves.urllib.error import HTTPError
+    from ansible.module_utils.urls import open_url
+
     def send(method: str, url: str, body: bytes | None, headers: dict, timeout: float) -> tuple[int, bytes, dict]:
         try:
             response = open_url(url, data=body, headers=headers, method=method, validate_certs=validate_certs,
@@ -89,9 +94,9 @@ class Client:
                 last = f"cannot reach {url}: {exc}"
             else:
                 if status == 401:
-                    raise JmapError(f"authentication failed for user {self.username!r} at {url} (HTTP 401): check username/password")
+                    raise AuthError(f"authentication failed for user {self.username!r} at {url} (HTTP 401): check username/password")
                 if status == 403:
-                    raise JmapError(f"user {self.username!r} is not allowed to manage the server at {url} (HTTP 403)")
+                    raise AuthError(f"user {self.username!r} is not allowed to manage the server at {url} (HTTP 403)")
                 if status in _RETRY_STATUS:
                     last = f"{url} answered HTTP {status}"
                 elif status >= 400:

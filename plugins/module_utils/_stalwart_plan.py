@@ -629,18 +629,25 @@ def build(params: dict) -> Rendered:
             "tlsImplicit": implicit,
             "useTls": tls,
         }
+        if protocol != "http":
+            # PROXY protocol on the mail listeners only: a system-wide trusted network would make the HTTP
+            # listeners expect the header from the ingress controller too, and refuse its plain requests.
+            listener_values[f"listener_{name}"]["overrideProxyTrustedNetworks"] = as_set(proxies)
     plan.append(_upsert("NetworkListener", ["name"], listener_values))
 
     system: dict[str, t.Any] = {
         "defaultHostname": hostname,
         "defaultDomainId": "#" + domain_id(default),
-        "proxyTrustedNetworks": as_set(proxies),
+        "proxyTrustedNetworks": as_set([]),
     }
     if certificate:
         # x:Certificate has no name: it is matched on its certificate file reference, which is stable per deployment.
         plan.append(_upsert("Certificate", ["certificate"], {CERTIFICATE_ID: certificate}))
         system["defaultCertificateId"] = "#" + CERTIFICATE_ID
     plan.append(_update("SystemSettings", system))
+    # Behind an Ingress or Gateway every web client arrives from the proxy's address; the client's own is in
+    # X-Forwarded-For/Forwarded. Stalwart trusts the header from any peer, so only the proxy may reach the HTTP port.
+    plan.append(_update("Http", {"useXForwarded": bool(params.get("http_forwarded", False))}))
     plan.append(_update("BlobStore", blob))
     plan.append(_update("SearchStore", {"@type": "Default"}))
     plan.append(_update("InMemoryStore", memory))

@@ -209,9 +209,18 @@ options:
   proxy_trusted_networks:
     description:
       - Networks (CIDR) whose connections may carry a PROXY protocol header (the load balancer's addresses).
+      - Set on the mail listeners only (C(overrideProxyTrustedNetworks)); the HTTP listeners never expect the header,
+        so an ingress controller inside these networks still reaches them.
     type: list
     elements: str
     default: []
+  http_forwarded:
+    description:
+      - Take the HTTP client's address from C(Forwarded)/C(X-Forwarded-For) (C(x:Http) C(useXForwarded)), for
+        Stalwart behind an Ingress or Gateway. Stalwart trusts the header from any peer, so let only the proxy reach
+        the HTTP listener.
+    type: bool
+    default: false
   metrics:
     description:
       - Prometheus metrics at C(/metrics/prometheus).
@@ -535,6 +544,7 @@ def argument_spec() -> dict:
         listeners=dict(type="list", elements="str", default=[], choices=list(plan_lib.LISTENERS)),
         listener_ports=dict(type="dict", default={}),
         proxy_trusted_networks=dict(type="list", elements="str", default=[]),
+        http_forwarded=dict(type="bool", default=False),
         metrics=dict(type="dict", default={}, options=dict(
             enabled=dict(type="bool", default=True),
             username=dict(type="str", default="metrics"),

@@ -256,6 +256,33 @@ def plan_ops(out: pathlib.Path, obj: str) -> list[dict]:
     return [op for op in map(json.loads, filter(None, lines)) if op.get("object") == obj]
 
 
+def test_client_ips_behind_the_ingress_and_the_load_balancer(rendered, tmp_path):
+    """Web clients' addresses come from X-Forwarded-For (only the proxies reach the HTTP port); mail clients' from
+    the connection (externalTrafficPolicy Local) or, with proxy_protocol, from the PROXY header on the mail
+    listeners only, never on the HTTP ones the ingress controller talks plain HTTP to."""
+    assert plan_ops(rendered["dir"], "Http")[0]["value"] == {"useXForwarded": True}
+    listeners = plan_ops(rendered["dir"], "NetworkListener")[0]["value"].values()
+    assert all(v.get("overrideProxyTrustedNetworks", {}) == {} for v in listeners)
+    out = tmp_path / "render"
+    extra = {"stalwart_client_ip": "proxy_protocol", "stalwart_proxy_trusted_networks": ["10.0.0.0/8"],
+             "stalwart_http_trusted_proxies": ["130.211.0.0/22"],
+             "stalwart_network_policy_http_from": [{"namespaceSelector": {"matchLabels": {
+                 "kubernetes.io/metadata.name": "ingress-nginx"}}}]}
+    result = render(tmp_path / "run", out, extra)
+    assert result.rc == 0, result.stdout[-5000:]
+    listeners = {v["name"]: v for v in plan_ops(out, "NetworkListener")[0]["value"].values()}
+    assert {n: v.get("overrideProxyTrustedNetworks") for n, v in listeners.items()} == {
+        "smtp": {"10.0.0.0/8": True}, "submissions": {"10.0.0.0/8": True}, "imaps": {"10.0.0.0/8": True},
+        "https": None, "http": None}
+    assert plan_ops(out, "SystemSettings")[0]["value"]["proxyTrustedNetworks"] == {}
+    docs = by_kind(load_documents(out / "kubernetes"))
+    assert docs[("Service", "stalwart-mail")]["spec"]["externalTrafficPolicy"] == "Cluster"
+    http_rule = next(r for r in docs[("NetworkPolicy", "stalwart")]["spec"]["ingress"]
+                     if r.get("from") and r["ports"] == [{"port": 8080, "protocol": "TCP"}])
+    assert http_rule["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}},
+                                 {"ipBlock": {"cidr": "130.211.0.0/22"}}]
+
+
 def test_default_spam_settings(rendered):
     """Greylisting stays off, Stalwart's own DNSBL list stays, inbound throttles per remote IP are set."""
     out = rendered["dir"]
@@ -311,6 +338,7 @@ BAD_INPUTS = [
     ({"stalwart_s3_endpoint": "minio:9000"}, "stalwart_s3_endpoint"),
     ({"stalwart_client_ip": "proxy_protocol"}, "stalwart_proxy_trusted_networks"),
     ({"stalwart_client_ip": "nat"}, "stalwart_client_ip"),
+    ({"stalwart_http_trusted_proxies": ["130.211.0.0"]}, "stalwart_http_trusted_proxies"),
     ({"stalwart_spam_inbound_throttles": [{"name": "x", "key": ["ip"], "count": 5, "period": 60}]},
      "stalwart_spam_inbound_throttles[0].key"),
     ({"stalwart_spam_dnsbl_servers": [{"name": "zen"}]}, "stalwart_spam_dnsbl_servers[0].zone"),

@@ -39,6 +39,7 @@ FULL = dict(
     listeners=["submission", "imap", "pop3s", "managesieve"],
     listener_ports={"http": 8081},
     proxy_trusted_networks=["10.0.0.0/8", "192.168.1.7"],
+    http_forwarded=True,
     metrics={"enabled": True, "username": "prom", "password_env": "PROM_PASSWORD"},
     tracer={"level": "debug", "ansi": True},
     spam={"enabled": True, "rules_url": "https://mirror.internal/spam-filter-rules.json.gz", "greylist": 300,
@@ -86,7 +87,7 @@ def test_golden_minimal():
     }
     assert [(op["@type"], op["object"]) for op in rendered.plan] == [
         ("upsert", "Domain"), ("upsert", "DkimSignature"), ("upsert", "NetworkListener"), ("update", "SystemSettings"),
-        ("update", "BlobStore"), ("update", "SearchStore"), ("update", "InMemoryStore"), ("update", "Coordinator"),
+        ("update", "Http"), ("update", "BlobStore"), ("update", "SearchStore"), ("update", "InMemoryStore"), ("update", "Coordinator"),
         ("update", "Metrics"), ("upsert", "Tracer"), ("update", "SpamSettings"), ("update", "MtaOutboundStrategy"),
         ("update", "DnsResolver"), ("update", "MtaSts"),
     ]
@@ -106,25 +107,26 @@ def test_golden_minimal():
         "smtp": ["[::]:25"], "submissions": ["[::]:465"], "imaps": ["[::]:993"], "https": ["[::]:443"], "http": ["[::]:8080"]}
     assert listeners["listener_submissions"]["tlsImplicit"] is True and listeners["listener_smtp"]["tlsImplicit"] is False
     assert listeners["listener_http"]["useTls"] is False
+    assert rendered.plan[4]["value"] == {"useXForwarded": False}
     assert rendered.plan[3]["value"] == {"defaultHostname": "mail.example.org", "defaultDomainId": "#domain_example_org",
                                          "proxyTrustedNetworks": {}}
-    assert rendered.plan[4]["value"] == {
+    assert rendered.plan[5]["value"] == {
         "@type": "S3", "bucket": "stalwart",
         "region": {"@type": "Custom", "customEndpoint": "http://minio.minio:80", "customRegion": "us-east-1"},
         "accessKey": {"@type": "EnvironmentVariable", "variableName": "STALWART_S3_ACCESS_KEY"},
         "secretKey": {"@type": "EnvironmentVariable", "variableName": "STALWART_S3_SECRET_KEY"},
         "allowInvalidCerts": False, "timeout": 30000, "maxRetries": 3,
     }
-    assert rendered.plan[7]["value"] == {"@type": "Disabled"}
-    assert rendered.plan[8]["value"]["prometheus"] == {
+    assert rendered.plan[8]["value"] == {"@type": "Disabled"}
+    assert rendered.plan[9]["value"]["prometheus"] == {
         "@type": "Enabled", "authUsername": "metrics",
         "authSecret": {"@type": "EnvironmentVariable", "variableName": "STALWART_METRICS_PASSWORD"}}
     # No tls option: no Certificate, Stalwart keeps its own. Direct delivery and the system resolver, as Stalwart's defaults.
     assert "Certificate" not in rendered.summary and "defaultCertificateId" not in rendered.plan[3]["value"]
     local = {"if": "is_local_domain(rcpt_domain)", "then": "'local'"}
-    assert rendered.plan[11]["value"] == {"route": {"else": "'mx'", "match": {"0": local}}}
-    assert rendered.plan[12]["value"] == {"@type": "System"}
-    assert rendered.plan[13]["value"] == {"mode": "testing", "maxAge": 604800000, "mxHosts": {"mail.example.org": True}}
+    assert rendered.plan[12]["value"] == {"route": {"else": "'mx'", "match": {"0": local}}}
+    assert rendered.plan[13]["value"] == {"@type": "System"}
+    assert rendered.plan[14]["value"] == {"mode": "testing", "maxAge": 604800000, "mxHosts": {"mail.example.org": True}}
     assert rendered.summary["DkimSignature"] == 2 and rendered.summary["NetworkListener"] == 5
 
 
@@ -150,10 +152,16 @@ def test_golden_full():
     assert listeners["http"]["bind"] == {"[::]:8081": True}
     assert listeners["submission"]["bind"] == {"[::]:587": True} and listeners["imap"]["bind"] == {"[::]:143": True}
     assert listeners["managesieve"]["protocol"] == "manageSieve"
+    # PROXY protocol on the mail listeners only: the HTTP ones are reached by the ingress controller, which sends
+    # plain HTTP with X-Forwarded-For.
+    proxies = {"10.0.0.0/8": True, "192.168.1.7/32": True}
+    assert {n: v.get("overrideProxyTrustedNetworks") for n, v in listeners.items()} == {
+        "smtp": proxies, "submissions": proxies, "imaps": proxies, "submission": proxies, "imap": proxies,
+        "pop3s": proxies, "managesieve": proxies, "https": None, "http": None}
     system = ops(rendered, "SystemSettings")[0]["value"]
     assert system == {"defaultHostname": "mail.example.org", "defaultDomainId": "#domain_example_net",
-                      "proxyTrustedNetworks": {"10.0.0.0/8": True, "192.168.1.7/32": True},
-                      "defaultCertificateId": "#certificate_default"}
+                      "proxyTrustedNetworks": {}, "defaultCertificateId": "#certificate_default"}
+    assert ops(rendered, "Http")[0]["value"] == {"useXForwarded": True}
     blob = ops(rendered, "BlobStore")[0]["value"]
     assert blob["region"] == {"@type": "EuWest1"} and blob["keyPrefix"] == "blobs/" and blob["maxRetries"] == 5
     assert ops(rendered, "InMemoryStore")[0]["value"] == {"@type": "Redis", "url": "redis://valkey:6379"}
