@@ -25,6 +25,13 @@ MTA_STS_MAX_AGE_LIMIT = 31557600
 SPF_LOOKUP_LIMIT = 10  # RFC 7208 4.6.4
 DMARC_POLICIES = ("none", "quarantine", "reject")
 
+# Web names published per domain, served over HTTPS by Stalwart behind the Ingress/HTTPRoute: the MTA-STS policy
+# (RFC 8461) and mail client autoconfiguration (Thunderbird autoconfig, Outlook autodiscover). One definition for
+# the records, the certificates (_tls_shards) and the routes.
+MTA_STS_LABEL = "mta-sts"
+AUTOCONFIG_LABELS = ("autoconfig", "autodiscover")
+WEB_LABELS = (MTA_STS_LABEL,) + AUTOCONFIG_LABELS
+
 # Record kinds, each with its own TTL override key.
 KINDS = ("mx", "spf", "dkim", "dmarc", "tlsrpt", "mta_sts", "srv", "autoconfig", "caa", "tlsa", "host")
 
@@ -488,7 +495,7 @@ def compute(settings: Settings) -> list[RRset]:
                 add(zone, dom, "srv", f"{label}.{dom}", "SRV", [f"0 1 {port} {host}."])
 
         if settings.autoconfig:
-            for label in ("autoconfig", "autodiscover"):
+            for label in AUTOCONFIG_LABELS:
                 if host != f"{label}.{dom}":
                     add(zone, dom, "autoconfig", f"{label}.{dom}", "CNAME", [f"{host}."])
 

@@ -86,7 +86,7 @@ def test_render_writes_the_layout(rendered):
     assert keys == ["mail2026._domainkey.example.net.pem", "s1-ed25519._domainkey.example.org.pem",
                     "s1-rsa._domainkey.example.org.pem"]
     kinds = sorted(d["kind"] for d in load_documents(out / "kubernetes") if d["kind"] != "Kustomization")
-    assert kinds == sorted(["Namespace", "ConfigMap", "ConfigMap", "Certificate", "Service", "Service", "Service",
+    assert kinds == sorted(["Namespace", "ConfigMap", "ConfigMap", "Certificate", "Certificate", "Service", "Service", "Service",
                             "StatefulSet", "PodDisruptionBudget", "NetworkPolicy", "Ingress", "ServiceMonitor",
                             "PrometheusRule"])
     secrets = [d for d in load_documents(out / "secrets") if d["kind"] == "Secret"]
@@ -198,8 +198,8 @@ def test_adding_a_domain_keeps_keys_and_passwords(rendered, tmp_path):
                  or "servicemonitor" in k or "prometheusrule" in k or "namespace" in k]
     assert untouched and not set(untouched) & set(changed)
     assert any("certificate" in k for k in changed) and any("ingress" in k for k in changed)
-    cert = [d for d in load_documents(out / "kubernetes") if d["kind"] == "Certificate"][0]
-    assert {"mta-sts.example.com", "autoconfig.example.com"} <= set(cert["spec"]["dnsNames"])
+    names = {n for d in load_documents(out / "kubernetes") if d["kind"] == "Certificate" for n in d["spec"]["dnsNames"]}
+    assert {"mta-sts.example.com", "autoconfig.example.com", "autodiscover.example.com"} <= names
 
 
 def test_check_mode_writes_nothing(tmp_path):
@@ -246,7 +246,7 @@ def test_options_shape_the_manifests(tmp_path, shared_dir):
         "mail2026._domainkey.example.net.pem", "s1-rsa._domainkey.example.org.pem"]
     assert files_containing(out, ["nats-pass-Zq81"], exclude=out / "secrets") == []
     for doc in docs.values():
-        if doc["kind"] != "HTTPRoute":  # Gateway API CRDs are not in shared/crds
+        if doc["kind"] not in ("HTTPRoute", "ReferenceGrant"):  # Gateway API CRDs are not in shared/crds
             validate(doc, shared_dir)
         assert_restricted_pss(doc)
 
@@ -622,3 +622,93 @@ def test_thousand_domains_emptied_shard_is_removed(thousand):
     assert dkim_volume(thousand["removed"])["projected"]["sources"] == [{"secret": {"name": n}} for n in after]
     remaining = {key for secret in after.values() for key in secret["stringData"]}
     assert remaining and not any(key.split("._domainkey.", 1)[1][:-4] in thousand["gone"] for key in remaining)
+
+
+# --- Certificates an ACME CA will issue: at most 100 names each, every routed name covered, stable ---
+
+def certificates(out: pathlib.Path) -> dict[str, dict]:
+    return {d["metadata"]["name"]: d for d in documents(out / "kubernetes") if d["kind"] == "Certificate"}
+
+
+def test_small_render_certifies_routes_and_serves_every_web_name(rendered, shared_dir):
+    docs = by_kind(load_documents(rendered["dir"] / "kubernetes"))
+    certs = {name: doc for (kind, name), doc in docs.items() if kind == "Certificate"}
+    for cert in certs.values():
+        validate(cert, shared_dir)
+    mail = certs["stalwart"]["spec"]
+    assert mail["dnsNames"] == ["mail.example.org"] and mail["secretName"] == "stalwart-tls"
+    assert mail["privateKey"]["rotationPolicy"] == "Always"  # no TLSA published
+    wanted = {f"{label}.{dom}" for dom in ("example.org", "example.net")
+              for label in ("mta-sts", "autoconfig", "autodiscover")}
+    assert set(certs["stalwart-web"]["spec"]["dnsNames"]) == wanted
+    ingress = docs[("Ingress", "stalwart")]["spec"]
+    assert {rule["host"] for rule in ingress["rules"]} == wanted | {"mail.example.org"}
+    assert sorted(ingress["tls"], key=lambda e: e["secretName"]) == [
+        {"hosts": ["mail.example.org"], "secretName": "stalwart-tls"},
+        {"hosts": sorted(wanted), "secretName": "stalwart-tls-web"}]
+    # Stalwart serves the mail host's Certificate on its mail ports: the mounted Secret is that Certificate's.
+    spec = docs[("StatefulSet", "stalwart")]["spec"]["template"]["spec"]
+    assert [v["secret"]["secretName"] for v in spec["volumes"] if v["name"] == "tls"] == ["stalwart-tls"]
+
+
+def test_tlsa_keeps_the_mail_key_and_mail_issuer_is_separate(tmp_path, shared_dir):
+    out = tmp_path / "render"
+    extra = {"dns_tlsa_public_key": "-----BEGIN PUBLIC KEY-----\nx\n-----END PUBLIC KEY-----\n",
+             "stalwart_tls_mail_issuer_name": "letsencrypt-dns01", "stalwart_tls_max_names": 3,
+             "stalwart_http_exposure": "httproute",
+             "stalwart_gateway_parent_refs": [{"name": "public", "namespace": "gateway"}]}
+    result = render(tmp_path / "run", out, extra)
+    assert result.rc == 0, result.stdout[-5000:]
+    docs = [d for d in load_documents(out / "kubernetes") if d["kind"] != "Kustomization"]
+    certs = {d["metadata"]["name"]: d["spec"] for d in docs if d["kind"] == "Certificate"}
+    for doc in docs:
+        if doc["kind"] == "Certificate":
+            validate(doc, shared_dir)
+    assert certs["stalwart"]["privateKey"]["rotationPolicy"] == "Never"
+    assert certs["stalwart"]["issuerRef"] == {"group": "cert-manager.io", "kind": "ClusterIssuer",
+                                              "name": "letsencrypt-dns01"}
+    web = {name: spec for name, spec in certs.items() if name != "stalwart"}
+    assert len(web) == 2 and all(len(spec["dnsNames"]) == 3 for spec in web.values())
+    assert all(spec["issuerRef"]["name"] == "letsencrypt" for spec in web.values())
+    routes = [d for d in docs if d["kind"] == "HTTPRoute"]
+    assert sorted(h for r in routes for h in r["spec"]["hostnames"]) == sorted(
+        n for spec in certs.values() for n in spec["dnsNames"])
+    assert all(len(r["spec"]["hostnames"]) <= 16 for r in routes)
+    grants = [d for d in docs if d["kind"] == "ReferenceGrant"]
+    assert len(grants) == 1 and grants[0]["metadata"]["namespace"] == "mail"
+    assert grants[0]["spec"]["from"] == [{"group": "gateway.networking.k8s.io", "kind": "Gateway",
+                                          "namespace": "gateway"}]
+    assert sorted(t["name"] for t in grants[0]["spec"]["to"]) == sorted(spec["secretName"] for spec in certs.values())
+    # TLSA pins the key: a rotating key is refused before anything is written.
+    refused = render(tmp_path / "run2", tmp_path / "other", {**extra, "stalwart_tls_key_rotation": "Always"})
+    assert refused.rc != 0 and "stalwart_tls_key_rotation" in refused.stdout
+
+
+def test_thousand_domains_certificates_an_acme_ca_will_issue(thousand, shared_dir):
+    out = thousand["dir"]
+    certs = certificates(out)
+    assert len(certs) >= 31  # 3000 web names, at most 99 per Certificate, and the mail host's
+    covered: dict[str, str] = {}
+    for cert in certs.values():
+        validate(cert, shared_dir)
+        names = cert["spec"]["dnsNames"]
+        assert 1 <= len(names) <= 100
+        for name in names:
+            assert name not in covered, name
+            covered[name] = cert["spec"]["secretName"]
+    wanted = {f"{label}.d{i:04d}.example.test" for i in range(1000) for label in ("mta-sts", "autoconfig",
+                                                                                  "autodiscover")}
+    assert set(covered) == wanted | {"mail.example.org"}
+    ingress = by_kind(documents(out / "kubernetes"))[("Ingress", "stalwart")]["spec"]
+    assert {rule["host"] for rule in ingress["rules"]} == set(covered)
+    # every routed host is served with the Secret of the Certificate that names it
+    assert {host: entry["secretName"] for entry in ingress["tls"] for host in entry["hosts"]} == covered
+
+
+def test_thousand_domains_adding_one_changes_at_most_one_certificate(thousand):
+    before, after = certificates(thousand["dir"]), certificates(thousand["added"])
+    changed = [name for name in before if before[name] != after.get(name)]
+    created = [name for name in after if name not in before]
+    assert len(changed) == 1 and len(created) <= 1, (changed, created)
+    assert {"mta-sts.new.example.test", "autoconfig.new.example.test", "autodiscover.new.example.test"} <= {
+        n for name in changed + created for n in after[name]["spec"]["dnsNames"]}
