@@ -74,11 +74,11 @@ def web_shards(domains: t.Sequence[str], extra_hosts: t.Sequence[str] = (), *, e
     stack: list[tuple[str, list[tuple[str, list[str]]]]] = [("", items)]
     while stack:
         prefix, members = stack.pop()
-        count = sum(len(names) for _, names in members)
+        count = sum(len(m[1]) for m in members)
         depth = len(prefix)
         if count <= max_names or depth >= _MAX_DEPTH:
             if members:
-                leaves.append((prefix, sorted(name for _, names in members for name in names)))
+                leaves.append((prefix, sorted(name for m in members for name in m[1])))
             continue
         stack.append((prefix + "1", [m for m in members if m[0][depth] == "1"]))
         stack.append((prefix + "0", [m for m in members if m[0][depth] == "0"]))

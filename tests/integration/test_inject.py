@@ -69,7 +69,7 @@ def _render(work: pathlib.Path, extra: dict):
 def baseline(tmp_path_factory):
     work = tmp_path_factory.mktemp("baseline")
     # The optional values set, so each string reaches its manifest field in the baseline too.
-    run = _render(work, {k: v for k, v in VARIABLES.items()})
+    run = _render(work, dict(VARIABLES))
     assert run.rc == 0, run.stdout[-3000:]
     objects, keys = _shape(work / "render")
     assert ("apps/v1", "StatefulSet", "mail", "stalwart") in objects and len(objects) > 10

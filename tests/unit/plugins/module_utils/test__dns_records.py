@@ -278,7 +278,6 @@ def test_zonefiles_table_and_external_dns():
     assert all(o["apiVersion"] == "externaldns.k8s.io/v1alpha1" and o["kind"] == "DNSEndpoint" for o in objects)
 
 
-
 @pytest.mark.parametrize(("name", "value", "message"), [
     ("example.org", "10 mail.example.org.\nevil.example.org. 60 IN A 192.0.2.66", "line break"),
     ("example.org", "10 mail.example.org.\r", "line break"),
@@ -292,6 +291,7 @@ def test_zonefile_refuses_what_could_add_a_record(name, value, message):
         r.zonefiles([rrset])
     assert r.zonefile([r.RRset(zone="example.org", domain="example.org", kind="mx", name="example.org",
                                rtype="MX", ttl=3600, values=("10 mail.example.org.",))], "t").count("\n") == 3
+
 
 # -- kinds: manage a part of the record set ---------------------------------------------------------------
 def test_kinds_keeps_only_the_selected_records_and_still_checks_the_rest():
