@@ -426,6 +426,21 @@ def _dkim_by_domain(settings: Settings, domains: set[str]) -> dict[str, list[dic
     return result
 
 
+def _wanted_selectors(selectors: t.Any, where: str) -> set[str] | None:
+    """The selectors whose DKIM records a domain publishes: ``None`` for every one in ``dkim_records``.
+
+    A list names them. A dictionary is the stalwart role's ``dkim_selectors`` (``{rsa: ..., ed25519: ...}``): it
+    names the keys ``dkim_records`` already holds for the domain (made with the same setting), so every record of
+    the domain is published: the selectors Stalwart signs with, whatever the dictionary says.
+    """
+    if selectors is None or isinstance(selectors, dict):
+        return None
+    if isinstance(selectors, str) or not isinstance(selectors, (list, tuple)):
+        raise ValueError(f"{where}.dkim_selectors: expected a list of selectors or a dictionary {{rsa, ed25519}},"
+                         f" got {selectors!r}")
+    return {_validate.selector(s, f"{where}.dkim_selectors[{i}]") for i, s in enumerate(selectors)}
+
+
 def _txt_value(record: t.Mapping[str, t.Any]) -> str:
     strings = record.get("txt_strings")
     if strings:
@@ -467,9 +482,7 @@ def compute(settings: Settings) -> list[RRset]:
             raise ValueError(f"{where}.spf_all: expected -all, ~all or ?all, got {spf_all!r}")
         add(zone, dom, "spf", dom, "TXT", [txt_quote(spf_record(terms, spf_all))], owner=OWN_SPF)
 
-        selectors = entry.get("dkim_selectors")
-        wanted = None if selectors is None else {
-            _validate.selector(s, f"{where}.dkim_selectors[{i}]") for i, s in enumerate(selectors)}
+        wanted = _wanted_selectors(entry.get("dkim_selectors"), where)
         for record in dkim.get(dom, []):
             if wanted is None or record["selector"] in wanted:
                 add(zone, dom, "dkim", f"{record['selector']}._domainkey.{dom}", "TXT", [_txt_value(record)])

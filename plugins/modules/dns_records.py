@@ -53,9 +53,11 @@ options:
         description: The DNS zone the domain's records are written to. Defaults to the domain itself.
         type: str
       dkim_selectors:
-        description: Publish only the DKIM records of these selectors (default all given in O(dkim_records)).
-        type: list
-        elements: str
+        description:
+          - A list publishes only the DKIM records of these selectors (default all given in O(dkim_records)).
+          - A dictionary (C({rsa, ed25519}), the form C(stalwart_domains[].dkim_selectors) takes) names the keys
+            O(dkim_records) holds for the domain already, so all of them are published.
+        type: raw
       spf_mechanisms:
         description: SPF mechanisms of this domain, replacing O(spf_mechanisms).
         type: list

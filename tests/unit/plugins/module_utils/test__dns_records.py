@@ -336,3 +336,17 @@ def test_kinds_refuse_zone_files_and_dnsendpoints_holding_a_part_of_a_domain():
 ])
 def test_quote_string_plain_and_escaped(value, quoted):
     assert r._quote_string(value) == quoted  # pylint: disable=protected-access
+
+
+def test_dkim_selectors_of_the_stalwart_role_publish_every_key_of_the_domain():
+    # stalwart_domains[].dkim_selectors is a dictionary {rsa, ed25519}: its keys are not selectors.
+    rrsets = by_key(r.compute(settings(
+        domains=[{"name": "example.org", "dkim_selectors": {"rsa": "mail2026", "ed25519": False}},
+                 {"name": "example.net", "dkim_selectors": {"ed25519": "ed"}}],
+        dkim_records=[{"domain": "example.org", "selector": "mail2026", "txt_value": "v=DKIM1; p=A"},
+                      {"domain": "example.net", "selector": "s1-rsa", "txt_value": "v=DKIM1; p=B"},
+                      {"domain": "example.net", "selector": "ed", "txt_value": "v=DKIM1; k=ed25519; p=C"}])))
+    assert sorted(k[0] for k in rrsets if "._domainkey." in k[0]) == [
+        "ed._domainkey.example.net", "mail2026._domainkey.example.org", "s1-rsa._domainkey.example.net"]
+    with pytest.raises(ValueError, match=r"^domains\[0\]\.dkim_selectors: expected a list"):
+        r.compute(settings(domains=[{"name": "example.org", "dkim_selectors": "s1"}]))

