@@ -319,6 +319,8 @@ class Settings:
     tlsa_ports: list[int] = dataclasses.field(default_factory=lambda: [25])
     # Record kinds managed (None: all); the others are computed and checked but not returned.
     kinds: list[str] | None = None
+    # Check mode: a DKIM record without a public key (dkim_key has not generated it yet) gets a placeholder value.
+    dkim_pending: bool = False
 
 
 # service label, port, published by default (RFC 6186, RFC 8314, RFC 8620 2.2, Microsoft autodiscover)
@@ -411,7 +413,10 @@ def _dkim_by_domain(settings: Settings, domains: set[str]) -> dict[str, list[dic
             if not record.get(key):
                 raise ValueError(f"{where}: {key} is missing")
         if not record.get("txt_value") and not record.get("txt_strings"):
-            raise ValueError(f"{where}: txt_value (or txt_strings) is missing")
+            if not settings.dkim_pending:
+                raise ValueError(f"{where}: txt_value (or txt_strings) is missing")
+            # A key that a check run of dkim_key would generate: shown as to be created, never published.
+            record = dict(record, txt_value=pending_dkim_value(record.get("algorithm")))
         if "private_key" in record:
             raise ValueError(f"{where}: carries private_key; pass only the public parts of dkim_key results")
         dom = _validate.domain(record["domain"], f"{where}.domain")
@@ -439,6 +444,15 @@ def _wanted_selectors(selectors: t.Any, where: str) -> set[str] | None:
         raise ValueError(f"{where}.dkim_selectors: expected a list of selectors or a dictionary {{rsa, ed25519}},"
                          f" got {selectors!r}")
     return {_validate.selector(s, f"{where}.dkim_selectors[{i}]") for i, s in enumerate(selectors)}
+
+
+PENDING_DKIM_KEY = "(generated on the real run)"
+
+
+def pending_dkim_value(algorithm: t.Any) -> str:
+    """The TXT text shown in check mode for a DKIM key that does not exist yet: says so in place of the key."""
+    kind = "ed25519" if str(algorithm or "").lower() == "ed25519" else "rsa"
+    return f"v=DKIM1; k={kind}; p={PENDING_DKIM_KEY}"
 
 
 def _txt_value(record: t.Mapping[str, t.Any]) -> str:

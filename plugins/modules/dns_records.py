@@ -100,6 +100,9 @@ options:
       - The public DKIM records, as returned per key by M(openova.stalwart.dkim_key) (C(domain), C(selector),
         C(txt_value) or C(txt_strings)). A record that carries C(private_key) is refused.
       - Records of domains not in O(domains) are ignored.
+      - In check mode a record without C(txt_value) (a key a check run of M(openova.stalwart.dkim_key) has not
+        generated) is shown as to be created, with C(p=(generated on the real run)) in place of the key; outside
+        check mode it is refused.
     type: list
     elements: dict
     default: []
@@ -455,7 +458,7 @@ def argument_spec() -> dict:
     return spec
 
 
-def settings(params: dict) -> _dns_records.Settings:
+def settings(params: dict, check_mode: bool = False) -> _dns_records.Settings:
     return _dns_records.Settings(
         domains=params["domains"], mail_host=params["mail_host"], mail_host_ipv4=params["mail_host_ipv4"],
         mail_host_ipv6=params["mail_host_ipv6"], mail_host_zone=params["mail_host_zone"],
@@ -464,7 +467,8 @@ def settings(params: dict) -> _dns_records.Settings:
         helo_spf=params["helo_spf"], dmarc=params["dmarc"], tlsrpt_rua=params["tlsrpt_rua"],
         mta_sts=params["mta_sts"], srv=params["srv"], autoconfig=params["autoconfig"],
         caa_issuers=params["caa_issuers"], caa_iodef=params["caa_iodef"],
-        tlsa_public_key=params["tlsa_public_key"], tlsa_ports=params["tlsa_ports"], kinds=params["kinds"])
+        tlsa_public_key=params["tlsa_public_key"], tlsa_ports=params["tlsa_ports"], kinds=params["kinds"],
+        dkim_pending=check_mode)
 
 
 def write_zonefiles(module: AnsibleModule, directory: str, files: dict, absent: bool) -> tuple[list, list]:
@@ -497,7 +501,7 @@ def run(module) -> None:
     """The module's work; ``module`` is AnsibleModule, or its stand-in when the action plugin runs it in-process."""
     params = module.params
     try:
-        rrsets = _dns_records.compute(settings(params))
+        rrsets = _dns_records.compute(settings(params, module.check_mode))
         _dns_records.check_kinds_output(params["kinds"], params["zonefile_dir"], params["provider"])
         server = _rfc2136.server_from_params(params) if params["provider"] == "rfc2136" else None
         if params["workers"] < 1:

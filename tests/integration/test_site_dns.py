@@ -13,6 +13,7 @@ import re
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from servers import bundle
 from servers.ansible import REPO, run_playbook
 
 SITE = REPO / "site.yml"
@@ -83,3 +84,26 @@ def test_every_signing_selector_is_published_with_its_key(tmp_path):
         "s1-ed25519._domainkey.example.org", "s1-ed25519._domainkey.mail.example.net",
         "s1-rsa._domainkey.example.com", "s1-rsa._domainkey.example.org"]
     assert published_keys(render) == signing
+
+
+def test_check_diff_on_a_fresh_run_and_after_adding_a_domain(tmp_path):
+    render = tmp_path / "render"
+    fresh = site(tmp_path / "fresh", render, check=True, diff=True, json_output=False)
+    assert fresh.rc == 0, fresh.stdout[-4000:] + fresh.stderr[-2000:]
+    assert not render.exists()
+    for name in ("s1-rsa._domainkey.example.org", "s1-ed25519._domainkey.example.net"):
+        assert re.search(rf"^\+{re.escape(name)}\. 3600 IN TXT \"v=DKIM1; k=\w+; p=\(generated on the real run\)\"$",
+                         fresh.stdout, re.M), name
+
+    assert site(tmp_path / "real", render).rc == 0
+    before = bundle.tree_digest(render)
+    domains = [{"name": "example.org"}, {"name": "example.net"}, {"name": "example.com"}]
+    added = site(tmp_path / "added", render, {"stalwart_domains": domains}, check=True, diff=True, json_output=False)
+    assert added.rc == 0, added.stdout[-4000:] + added.stderr[-2000:]
+    assert bundle.tree_digest(render) == before
+    assert re.search(r'^\+s1-rsa\._domainkey\.example\.com\. 3600 IN TXT "v=DKIM1; k=rsa; p=\(generated on the real run\)"$',
+                     added.stdout, re.M)
+    assert re.search(r"^\+example\.com\. 3600 IN MX 10 mail\.example\.org\.$", added.stdout, re.M)
+    # The keys of the domains already there are read back: only the new domain's zone file changes.
+    publish = added.stdout.split("Publish the records of every domain")[1].split("\nTASK ")[0]
+    assert re.findall(r"^\+\+\+ after: (\S+)$", publish, re.M) == [str(render / "dns" / "example.com.zone")]

@@ -350,3 +350,14 @@ def test_dkim_selectors_of_the_stalwart_role_publish_every_key_of_the_domain():
         "ed._domainkey.example.net", "mail2026._domainkey.example.org", "s1-rsa._domainkey.example.net"]
     with pytest.raises(ValueError, match=r"^domains\[0\]\.dkim_selectors: expected a list"):
         r.compute(settings(domains=[{"name": "example.org", "dkim_selectors": "s1"}]))
+
+
+def test_dkim_keys_not_generated_yet_are_pending_only_in_check_mode():
+    records = [{"domain": "example.org", "selector": "s1-rsa", "algorithm": "rsa", "txt_value": None},
+               {"domain": "example.org", "selector": "s1-ed25519", "algorithm": "ed25519", "txt_value": None}]
+    with pytest.raises(ValueError, match=r"^dkim_records\[0\]: txt_value \(or txt_strings\) is missing"):
+        r.compute(settings(dkim_records=records))
+    rrsets = by_key(r.compute(settings(dkim_records=records, dkim_pending=True)))
+    assert rrsets[("s1-rsa._domainkey.example.org", "TXT")].values == ('"v=DKIM1; k=rsa; p=(generated on the real run)"',)
+    assert rrsets[("s1-ed25519._domainkey.example.org", "TXT")].values == (
+        '"v=DKIM1; k=ed25519; p=(generated on the real run)"',)
