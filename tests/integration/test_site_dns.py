@@ -6,10 +6,12 @@ with its public key (whatever dkim_selectors say), the MTA-STS record matches th
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import pathlib
 import re
 
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
@@ -107,3 +109,36 @@ def test_check_diff_on_a_fresh_run_and_after_adding_a_domain(tmp_path):
     # The keys of the domains already there are read back: only the new domain's zone file changes.
     publish = added.stdout.split("Publish the records of every domain")[1].split("\nTASK ")[0]
     assert re.findall(r"^\+\+\+ after: (\S+)$", publish, re.M) == [str(render / "dns" / "example.com.zone")]
+
+
+def _mta_sts_id(mode: str, max_age: int) -> str:
+    # RFC 8461 policy text of Stalwart's MtaSts settings, as _dns_records.mta_sts_policy writes it; id = 128 bits.
+    policy = f"version: STSv1\r\nmode: {mode}\r\nmx: mail.example.org\r\nmax_age: {max_age}\r\n"
+    return hashlib.sha256(policy.encode()).hexdigest()[:32]
+
+
+@pytest.mark.parametrize("extra", [{}, {"stalwart_mta_sts_mode": "enforce", "stalwart_mta_sts_max_age": 86400}])
+def test_mta_sts_record_announces_the_policy_stalwart_serves(tmp_path, extra):
+    render = tmp_path / "render"
+    result = site(tmp_path / "run", render, extra)
+    assert result.rc == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    served = [op["value"] for op in plan_objects(render, "MtaSts")]
+    assert len(served) == 1
+    mode, max_age = served[0]["mode"], served[0]["maxAge"] // 1000
+    assert (mode, max_age) == (extra.get("stalwart_mta_sts_mode", "testing"), extra.get("stalwart_mta_sts_max_age", 604800))
+    assert served[0]["mxHosts"] == {"mail.example.org": True}
+    records = zone_records(render)
+    for domain in ("example.org", "example.net"):
+        assert records[(f"_mta-sts.{domain}", "TXT")] == [f"v=STSv1; id={_mta_sts_id(mode, max_age)}"]
+
+
+@pytest.mark.parametrize("extra", [
+    {"dns_mta_sts": {"enabled": True, "mode": "enforce", "max_age": 604800}},
+    {"stalwart_domains": [{"name": "example.org", "mta_sts_mode": "enforce"}]},
+])
+def test_an_mta_sts_record_for_another_policy_is_refused_before_writing(tmp_path, extra):
+    render = tmp_path / "render"
+    result = site(tmp_path / "run", render, extra)
+    assert result.rc != 0
+    assert "must equal the policy Stalwart serves: stalwart_mta_sts_mode \\\"testing\\\"" in json.dumps(result.data)
+    assert not render.exists()
