@@ -75,6 +75,7 @@ ALLOWED_KINDS: dict[str, frozenset[tuple[str, str]]] = {
                                                      ("barmancloud.cnpg.io/v1", "ObjectStore")}),
     "cnpg-objectstore": frozenset(_CORE | {("barmancloud.cnpg.io/v1", "ObjectStore")}),
     "cnpg-backup": frozenset(_CORE | _CNPG | {("batch/v1", "Job")}),
+    "cnpg-backup-now": frozenset(_CORE | _CNPG),
     "minio": frozenset(_CORE | _MONITORING | {("minio.min.io/v2", "Tenant"), ("batch/v1", "Job"),
                                               ("networking.k8s.io/v1", "NetworkPolicy")}),
     "dns": frozenset({("externaldns.k8s.io/v1alpha1", "DNSEndpoint")}),

@@ -38,7 +38,7 @@ options:
   component:
     description:
       - Name of the component; names its sub-directories and limits pruning to its files.
-      - One of the collection's components (C(stalwart), C(cnpg), C(cnpg-objectstore), C(cnpg-backup), C(minio),
+      - One of the collection's components (C(stalwart), C(cnpg), C(cnpg-objectstore), C(cnpg-backup), C(cnpg-backup-now), C(minio),
         C(dns), C(cnpg-operator), C(minio-operator)). Each may write only the API versions and kinds listed for
         it in C(plugins/module_utils/_k8s_render.py) (C(ALLOWED_KINDS)); any other object fails the task before
         a file is written.

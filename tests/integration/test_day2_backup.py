@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
-"""playbooks/backup.yml and playbooks/restore.yml: CloudNativePG backups through the Barman Cloud plugin.
+"""playbooks/backup.yml and playbooks/restore.yml: CloudNativePG backups through the Barman Cloud plugin; site.yml
+(the cnpg role) setting up the scheduled backups itself when cnpg_backup_enabled.
 Render mode: every manifest valid against the upstream CRDs, a second run changes nothing, bad input is named
 before anything is written. Apply mode against the Kubernetes API test server: ObjectStore, Cluster with the
 plugin as WAL archiver, ScheduledBackup and an on-demand Backup (waited for); check mode and a second run write
@@ -13,6 +14,7 @@ import yaml
 from servers import bundle, manifests
 from servers.ansible import REPO, run_playbook
 
+SITE = REPO / "site.yml"
 BACKUP = REPO / "playbooks" / "backup.yml"
 RESTORE = REPO / "playbooks" / "restore.yml"
 INVENTORY = REPO / "examples" / "inventory.yml"
@@ -70,7 +72,15 @@ def test_backup_and_restore_render_valid_idempotent(tmp_path, shared_dir):
         "cluster": {"name": "stalwart-db"}, "method": "plugin", "pluginConfiguration": {"name": PLUGIN}}
     listed = yaml.safe_load((out / "kubernetes" / "kustomization.yaml").read_text())["resources"]
     order = [entry.split("/")[0] for entry in listed]
-    assert order.index("15-cnpg-objectstore") < order.index("20-cnpg") < order.index("25-cnpg-backup")
+    assert order.index("15-cnpg-objectstore") < order.index("20-cnpg") < order.index("25-cnpg-backup") < order.index("26-cnpg-backup-now")
+
+    # site.yml renders the same ObjectStore, Cluster and ScheduledBackup files and keeps backup.yml's Backup
+    before = bundle.tree_digest(out)
+    ok(render(tmp_path / "s1", SITE, out))
+    after = bundle.tree_digest(out)
+    assert {path: digest for path, digest in after.items() if "-cnpg" in path} == {
+        path: digest for path, digest in before.items() if "-cnpg" in path}
+    bundle.check_bundle(out, shared_dir)
 
     out = tmp_path / "restore"
     restore = {"cnpg_restore_enabled": True, "cnpg_backup_server_name": "stalwart-db-r1",
@@ -85,6 +95,47 @@ def test_backup_and_restore_render_valid_idempotent(tmp_path, shared_dir):
     assert cluster["externalClusters"] == [{"name": "origin", "plugin": {
         "name": PLUGIN, "parameters": {"barmanObjectName": "stalwart-db-backup", "serverName": "stalwart-db"}}}]
     assert cluster["plugins"][0]["parameters"] == {"barmanObjectName": "stalwart-db-backup", "serverName": "stalwart-db-r1"}
+
+
+def test_site_sets_up_scheduled_backups_in_the_bundle(tmp_path, shared_dir):
+    """cnpg_backup_enabled: site.yml alone writes the ObjectStore and the ScheduledBackup (a synced bundle backs up)."""
+    out = tmp_path / "site"
+    ok(render(tmp_path / "s1", SITE, out))
+    bundle.check_bundle(out, shared_dir)  # every file listed in the kustomization, every object valid against its CRD
+    listed = yaml.safe_load((out / "kubernetes" / "kustomization.yaml").read_text())["resources"]
+    folders = [entry.split("/")[0] for entry in listed]
+    assert folders.index("15-cnpg-objectstore") < folders.index("20-cnpg") < folders.index("25-cnpg-backup")
+    objs = rendered(out)
+    assert objs["ObjectStore/stalwart-db-backup"]["spec"]["configuration"]["destinationPath"] == "s3://backups/stalwart"
+    assert objs["ScheduledBackup/stalwart-db-daily"]["spec"]["cluster"] == {"name": "stalwart-db"}
+    assert objs["Cluster/stalwart-db"]["spec"]["plugins"][0]["parameters"] == {"barmanObjectName": "stalwart-db-backup"}
+    assert not any(key.startswith("Backup/") for key in objs)  # on-demand backups stay playbooks/backup.yml's
+
+    # without backups: neither object, and bad backup settings are not looked at
+    plain = tmp_path / "plain"
+    ok(render(tmp_path / "s2", SITE, plain, cnpg_backup_enabled=False, cnpg_backup_destination_path=""))
+    assert not {"ObjectStore/stalwart-db-backup", "ScheduledBackup/stalwart-db-daily"} & set(rendered(plain))
+
+    # with backups on, site.yml checks their settings before writing anything
+    bad = tmp_path / "bad"
+    result = render(tmp_path / "s3", SITE, bad, cnpg_backup_schedule="0 3 * * *")
+    assert result.rc != 0 and "cnpg_backup_schedule" in result.stdout
+    assert not bad.exists()
+
+
+def test_cnpg_role_applies_the_scheduled_backups(kube, tmp_path):
+    """The cnpg role's main flow (what site.yml runs) in apply mode: ObjectStore, Cluster, ScheduledBackup, no Backup."""
+    play = [{"hosts": "localhost", "gather_facts": False, "roles": ["openova.stalwart.cnpg"]}]
+    extra = {"openova_stalwart_mode": "apply", "openova_stalwart_kubeconfig": str(kube.kubeconfig),
+             "cnpg_wait_timeout": 60, **SETTINGS}
+    ok(run_playbook(play, tmp_path / "run1", extra_vars=extra))
+    done = [(w.kind, w.name) for w in kube.changes() if not w.dry_run and w.kind != "Namespace"]
+    assert done == [("ObjectStore", "stalwart-db-backup"), ("Cluster", "stalwart-db"), ("ScheduledBackup", "stalwart-db-daily")]
+    scheduled = kube.get("ScheduledBackup.postgresql.cnpg.io", "stalwart-db-daily", "mail")
+    assert scheduled["spec"]["method"] == "plugin" and scheduled["spec"]["schedule"] == "0 0 3 * * *"
+    kube.reset_counters()
+    assert ok(run_playbook(play, tmp_path / "run2", extra_vars=extra)).changed == 0
+    assert kube.counters()["mutating_requests"] == 0
 
 
 @pytest.mark.parametrize(("extra", "named"), [
