@@ -26,3 +26,28 @@ def test_domain_list_problems_names_invalid_items_and_duplicates():
         'v must list at least one {name: <domain>}; invalid: ["b.test", "x", "bad_.test", "c.test\\n", "1.2.3.4", ""]',
         'v lists a domain more than once: ["a.test"]',
     ]
+
+
+@pytest.mark.parametrize(("check", "good", "bad"), [
+    (_validate.is_dns_label, ["mail", "a-1"], ["Mail", "-a", "a-", "mail\n", "a.b", "a" * 64, 5]),
+    (_validate.is_dns_subdomain, ["stalwart-tls", "a.b-c"], ["TLS", "a..b", "a b", "x\n", ""]),
+    (_validate.is_host_name, ["mail.example.org"], ["localhost", "mail.example.org\n", "1.2.3.4", "a_b.example.org"]),
+    (_validate.is_quantity, ["10Gi", "250m", "1.5", 2, "1e3", "0.5Gi"], ["0", "10 Gi", "10GB", "-1Gi", True, "10Gi\n"]),
+    (_validate.is_image, ["stalwartlabs/stalwart:v0.16.18", "localhost:5000/a/b@sha256:" + "a" * 64],
+     ["stalwartlabs/stalwart", "Stalwart/x:1", "a/b:1\n", "a/b:-x"]),
+    (_validate.is_url, ["https://example.org/x", "https://[::1]:8443/"], ["http://example.org", "https://", "https://a b", "https://x:0"]),
+    (_validate.is_cidr, ["10.0.0.0/8", "2001:db8::/32", "10.1.2.3/24"], ["10.0.0.0", "10.0.0.0/33", "10.0.0.0/8\n", "x/8"]),
+    (_validate.is_cron6, ["0 0 3 * * *", "*/30 * * * * MON-FRI", "@daily", "@every 1h30m", "0 0 0 1 JAN ?"],
+     ["0 3 * * *", "0 0 24 * * *", "0 0 3 * * *\n", "@every soon", "0 0 3 * * 7", "0 0 5-1 * * *"]),
+    (_validate.is_email, ["postmaster@example.org"], ["postmaster", "a b@example.org", "a@b@example.org", "a@localhost"]),
+    (_validate.is_rfc3339, ["2026-11-25T08:00:00Z", "2026-11-25T08:00:00.5+01:00"], ["2026-11-25", "2026-11-25T08:00:00"]),
+    (_validate.is_label_key, ["app.kubernetes.io/name", "release"], ["a b", "/x", "a/b/c", "x" * 64]),
+    (_validate.is_label_value, ["", "v1.2", "kube-prometheus"], ["a b", "-x", "x" * 64, 1]),
+])
+def test_format_checks_match_the_whole_value(check, good, bad):
+    assert [value for value in good if not check(value)] == []
+    assert [value for value in bad if check(value)] == []
+
+
+def test_as_int_takes_integers_and_their_text_only():
+    assert [_validate.as_int(x) for x in (3, "3", " 4 ", "-2", True, 1.5, "3x", None)] == [3, 3, 4, -2, None, None, None, None]

@@ -1,0 +1,65 @@
+# -*- coding: utf-8 -*-
+"""A bad input stops the site playbook in the preflight phase, names the variable and writes nothing; a misspelled
+role variable gets a warning with the closest known name. The full table of bad inputs is the unit test
+tests/unit/plugins/module_utils/test__inputs.py; here a sample per role proves the playbook stops before its
+first write (including cases that used to write part of the bundle first or fail with a censored message)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from servers.ansible import REPO, run_playbook
+
+SITE = REPO / "site.yml"
+INVENTORY = REPO / "examples" / "inventory.yml"
+
+CASES = [
+    # Backup settings were checked only by playbooks/backup.yml: site.yml wrote the ScheduledBackup as given.
+    ({"cnpg_backup_enabled": True, "cnpg_backup_destination_path": "s3://backups/mail", "cnpg_backup_s3_secret": "s3-keys",
+      "cnpg_backup_schedule": "0 3 * * *"}, "cnpg_backup_schedule"),
+    ({"cnpg_image_name": "ghcr.io/cloudnative-pg/postgresql"}, "cnpg_image_name"),
+    ({"cnpg_resources": {"requests": {"memory": "lots"}}}, "cnpg_resources.requests.memory"),
+    # A type error in a minio_* variable used to fail in a censored (no_log) task that named nothing.
+    ({"minio_deploy": "maybe"}, "minio_deploy"),
+    ({"minio_s3_endpoint": "https://s3.example.org\n"}, "minio_s3_endpoint"),
+    ({"stalwart_tls_secret_name": "TLS Cert"}, "stalwart_tls_secret_name"),
+    ({"stalwart_load_balancer_ip": "192.0.2.300"}, "stalwart_load_balancer_ip"),
+    ({"stalwart_node_selector": {"disk type": "ssd"}}, "stalwart_node_selector"),
+    ({"stalwart_domains": [{"name": "example.org", "dkim_selectors": {"rsa": "bad selector"}}]}, "stalwart_domains[0]"),
+    ({"dns_mail_host_ipv4": ["192.0.2.1", "192.0.2.300"]}, "dns_mail_host_ipv4[1]"),
+    ({"dns_caa_issuers": ["lets encrypt"]}, "dns_caa_issuers[0]"),
+]
+
+
+@pytest.mark.parametrize(("extra", "variable"), CASES, ids=[c[1] for c in CASES])
+def test_bad_input_stops_before_anything_is_written(tmp_path, extra, variable):
+    render = tmp_path / "render"
+    result = run_playbook(SITE, tmp_path / "run", inventory=INVENTORY,
+                          extra_vars={"openova_stalwart_render_dir": str(render), **extra})
+    assert result.rc != 0
+    failed = [h for p in result.data.get("plays", []) for task in p["tasks"] for h in task["hosts"].values() if h.get("failed")]
+    assert failed and variable in json.dumps(failed), result.stdout[-3000:]
+    assert "censored" not in json.dumps(failed)
+    assert not render.exists()
+
+
+def test_misspelled_variable_gets_a_warning_with_the_closest_name(tmp_path):
+    # The default callback, which shows warnings as an operator sees them.
+    result = run_playbook(SITE, tmp_path / "run", inventory=INVENTORY, args=["--tags", "never"], json_output=False,
+                          extra_vars={"openova_stalwart_render_dir": str(tmp_path / "render"),
+                                      "stalwart_hostnme": "mail.example.org", "cnpg_instance": 3})
+    assert result.rc == 0, result.stdout[-3000:]
+    output = result.stdout + result.stderr
+    assert "stalwart_hostnme is set but no role of openova.stalwart uses it (misspelled?); did you mean stalwart_hostname?" in output
+    assert "did you mean cnpg_instances?" in output
+    assert "[WARNING]: stalwart_hostnme is set" in output
+
+
+def test_the_example_gets_no_spelling_warning(tmp_path):
+    result = run_playbook(SITE, tmp_path / "run", inventory=INVENTORY, args=["--tags", "never"], json_output=False,
+                          extra_vars={"openova_stalwart_render_dir": str(tmp_path / "render")})
+    assert result.rc == 0, result.stdout[-3000:]
+    assert "no role of openova.stalwart uses it" not in result.stdout + result.stderr
+    assert not (tmp_path / "render").exists()
