@@ -16,9 +16,9 @@ SITE = REPO / "site.yml"
 INVENTORY = REPO / "examples" / "inventory.yml"
 
 CASES = [
-    # Backup settings were checked only by playbooks/backup.yml: site.yml wrote the ScheduledBackup as given.
+    # Six fields, but no hour 25: the old check counted the fields.
     ({"cnpg_backup_enabled": True, "cnpg_backup_destination_path": "s3://backups/mail", "cnpg_backup_s3_secret": "s3-keys",
-      "cnpg_backup_schedule": "0 3 * * *"}, "cnpg_backup_schedule"),
+      "cnpg_backup_schedule": "0 0 25 * * *"}, "cnpg_backup_schedule"),
     ({"cnpg_image_name": "ghcr.io/cloudnative-pg/postgresql"}, "cnpg_image_name"),
     ({"cnpg_resources": {"requests": {"memory": "lots"}}}, "cnpg_resources.requests.memory"),
     # A type error in a minio_* variable used to fail in a censored (no_log) task that named nothing.
