@@ -28,6 +28,9 @@ MASK = "********"
 # Keys whose string values are secrets (masked in diffs and results).
 SECRET_KEYS = frozenset({"secret", "password", "bearerToken", "licenseKey", "apiKey"})
 SECRET_REF = "@env"
+# Plan-level key of an object: "#<creation id>" of its secret's revision record. Secrets read back masked, so a changed
+# secret cannot be seen; the object's secrets are sent when that record is created or changed by the same run.
+REVISION = "@revision"
 _RETRY_STATUS = (502, 503, 504)
 
 
@@ -192,9 +195,10 @@ def _is_set(value: dict) -> bool:
     return all(v is True for v in value.values())
 
 
-def same(desired: t.Any, live: t.Any) -> bool:
-    """Does ``live`` already hold ``desired``? Objects compare on the keys the plan sets; sets exactly; secrets never."""
-    if is_secret_ref(desired) or live == "****":
+def same(desired: t.Any, live: t.Any, secrets: bool = False) -> bool:
+    """Does ``live`` already hold ``desired``? Objects compare on the keys the plan sets; sets exactly; secrets never
+    (with ``secrets``, a masked live secret differs from any desired value: the caller knows it changed)."""
+    if is_secret_ref(desired) or (live == "****" and not secrets):
         return True
     if isinstance(desired, dict) and isinstance(live, dict):
         if desired.get("@type") != live.get("@type") and "@type" in desired:
@@ -203,7 +207,7 @@ def same(desired: t.Any, live: t.Any) -> bool:
             if set(desired) != set(live):
                 return False
         # An absent property reads as null.
-        return all(same(value, live.get(key)) for key, value in desired.items())
+        return all(same(value, live.get(key), secrets) for key, value in desired.items())
     if isinstance(desired, bool) or isinstance(live, bool):
         return desired is live
     if isinstance(desired, (int, float)) and isinstance(live, (int, float)):
@@ -279,6 +283,7 @@ class Reconciler:
         self.reconcile = reconcile or []
         self.live: dict[str, dict[str, dict]] = {}
         self.changes: list[Change] = []
+        self.unmanaged: list[str] = []
         self.set_calls = 0
 
     # -------------------------------------------------------------- reading
@@ -331,6 +336,7 @@ class Reconciler:
 
         known: dict[str, str] = {}      # creation id -> live id of a matched object
         pending: set[str] = set()        # creation ids created by this run
+        touched: set[str] = set()        # creation ids created or updated by this run
         owned: dict[str, set[str]] = {}  # type -> live ids the plan matched
         groups: list[tuple[str, dict]] = []  # (type, set arguments) in plan order; consecutive same type merged
 
@@ -357,6 +363,12 @@ class Reconciler:
             index_by_key = self._index(obj, op["matchOn"])
             claimed: dict[str, str] = {}
             for cid, value in op["value"].items():
+                revision = value.get(REVISION)
+                if revision is not None:
+                    value = {k: v for k, v in value.items() if k != REVISION}
+                    if not (isinstance(revision, str) and revision[1:] in pending | set(known)):
+                        raise JmapError(f"{where}: object {cid!r}: {REVISION} {revision!r} names no earlier plan object")
+                force = isinstance(revision, str) and revision[1:] in touched
                 desired = substitute(value, known)
                 key = _key(value, op["matchOn"])
                 if key in claimed:
@@ -370,24 +382,39 @@ class Reconciler:
                     self._no_dangling(desired, pending, known, f"{where}: object {cid!r}")
                     group(obj).setdefault("create", {})[cid] = resolve_secrets(desired, self.secrets, f"{where} {cid}")
                     pending.add(cid)
+                    touched.add(cid)
                     self.changes.append(Change("create", obj, cid, label, None, desired))
                     continue
                 live_id, live = match
                 known[cid] = live_id
                 owned.setdefault(obj, set()).add(live_id)
-                patch = {k: v for k, v in desired.items() if k not in op["matchOn"] and not same(v, live.get(k))}
+                patch = {k: v for k, v in desired.items() if k not in op["matchOn"] and not same(v, live.get(k), force)}
                 if "@type" in patch:
                     # A variant switch replaces the object: send every property of the new variant.
                     patch = {k: v for k, v in desired.items() if k not in op["matchOn"] or k == "@type"}
                 if patch:
+                    touched.add(cid)
                     group(obj).setdefault("update", {})[live_id] = resolve_secrets(patch, self.secrets, f"{where} {label}")
                     self.changes.append(Change("update", obj, live_id, label, _pick(live, patch), patch))
 
-        for spec in self.reconcile:
+        doomed_ids: set[tuple[str, str]] = set()
+        # Deletions first, then the report-only entries (which leave out what is deleted anyway).
+        for spec in sorted(self.reconcile, key=lambda s: bool(s.get("report"))):
             obj = spec["object"]
-            scope = spec.get("scope") or {}
+            # A scope may name plan objects by creation id (#domain_x); one the server does not have matches nothing.
+            scope = substitute(spec.get("scope") or {}, known)
+            refs: set[str] = set()
+            _refs(scope, refs)
+            if refs:
+                continue
             doomed = [live_id for live_id, live in sorted(self.live.get(obj, {}).items())
-                      if live_id not in owned.get(obj, set()) and all(same(v, live.get(k)) for k, v in scope.items())]
+                      if live_id not in owned.get(obj, set()) and (obj, live_id) not in doomed_ids
+                      and all(same(v, live.get(k)) for k, v in scope.items())]
+            if doomed and spec.get("report"):
+                # Report only: listed in the result, never deleted.
+                self.unmanaged.extend(f"{display(obj)} {_label(self.live[obj][live_id])}" for live_id in doomed)
+                continue
+            doomed_ids.update((obj, live_id) for live_id in doomed)
             if doomed:
                 groups.append((obj, {"destroy": doomed}))
                 for live_id in doomed:
@@ -518,7 +545,7 @@ def _pick(live: dict, patch: dict) -> dict:
 
 
 def _label(live: dict) -> str:
-    for key in ("name", "selector", "description"):
+    for key in ("emailAddress", "name", "selector", "description"):
         if live.get(key):
             return f"{key}={live[key]}"
     return f"id={live.get('id')}"
@@ -580,4 +607,5 @@ def apply(client: Client, ops: list[dict], secrets: t.Mapping[str, str] | None =
         diff=dict(before=before, after=after),
         requests=client.requests,
         set_calls=reconciler.set_calls,
+        unmanaged=sorted(set(reconciler.unmanaged)),
     )

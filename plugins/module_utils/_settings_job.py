@@ -5,7 +5,7 @@
 """The settings Job's entrypoint: apply the settings plan from inside the cluster (render mode, GitOps).
 
 Render mode ships this file, the plan and the modules it imports (``_jmap``, ``_stalwart_schema``, ``_stalwart_plan``,
-``_validate``) in a ConfigMap; the Job runs them with a stock Python image and nothing but the standard library::
+``_stalwart_accounts``, ``_validate``) in a ConfigMap; the Job runs them with a stock Python image and nothing but the standard library::
 
     python3 -m ansible_collections.openova.stalwart.plugins.module_utils._settings_job \\
         --url http://stalwart.mail.svc:8080 --plan /opt/openova-stalwart/plan.ndjson \\

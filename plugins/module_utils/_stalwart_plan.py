@@ -21,6 +21,7 @@ import json
 import re
 import typing as t
 
+from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_accounts
 from ansible_collections.openova.stalwart.plugins.module_utils import _validate
 
 # Plan-level reference to a secret the applier supplies (``stalwart_settings`` option ``secrets`` or its environment).
@@ -77,6 +78,8 @@ class Rendered:
     config: dict
     plan: list[dict]
     summary: dict[str, int]
+    # Deletions the applier makes with its reconcile option (items with state absent).
+    reconcile: list[dict] = dataclasses.field(default_factory=list)
 
 
 def env_ref(name: str) -> dict:
@@ -416,33 +419,12 @@ def _spam(params: dict) -> list[dict]:
     return ops
 
 
-def _accounts(params: dict, names: set[str]) -> dict[str, dict]:
-    accounts: dict[str, dict] = {}
-    seen: set[tuple[str, str]] = set()
-    for index, item in enumerate(params.get("accounts") or []):
-        option = f"accounts[{index}]"
-        if not isinstance(item, dict):
-            raise ValueError(f"{option}: expected a dictionary, got {item!r}")
-        name = _str(item, "name", option)
-        if "@" in name or any(c.isspace() for c in name):
-            raise ValueError(f"{option}.name: {name!r} must be the local part only (no '@' or spaces)")
-        dom = _validate.domain(item.get("domain"), f"{option}.domain")
-        if dom not in names:
-            raise ValueError(f"{option}.domain: {dom} is not in domains")
-        if (name, dom) in seen:
-            raise ValueError(f"{option}: account {name}@{dom} is listed twice")
-        seen.add((name, dom))
-        env = _env_name(item.get("password_env"), f"{option}.password_env")
-        value = {
-            "@type": "User",
-            "name": name,
-            "domainId": "#" + domain_id(dom),
-            "credentials": {"0": {"@type": "Password", "secret": {SECRET_REF: env}}},
-        }
-        if item.get("description"):
-            value["description"] = item["description"]
-        accounts[f"account_{len(accounts)}"] = value
-    return accounts
+def _accounts(params: dict, domains: list[dict], default: str) -> tuple[list[dict], list[dict]]:
+    """Plan operations of the accounts, groups and mailing lists, and the reconcile entries of those with state absent."""
+    # The default domain of an item without one is the first domain listed (as the role documents it).
+    ordered = [d["name"] for d in domains]
+    return _stalwart_accounts.plan_ops(params.get("accounts") or [], params.get("groups") or [], params.get("mailing_lists") or [],
+                                       ordered, domains_variable="domains")
 
 
 def _tls(params: dict) -> dict | None:
@@ -575,7 +557,7 @@ def build(params: dict) -> Rendered:
     memory = _in_memory_store(params)
     coordinator = _coordinator(params)
     spam_ops = _spam(params)
-    accounts = _accounts(params, names)
+    account_ops, removals = _accounts(params, domains, default)
     certificate = _tls(params)
     relay = _relay(params)
     resolver = _dns_resolver(params)
@@ -674,14 +656,13 @@ def build(params: dict) -> Rendered:
             "resourceUrl": _url(params["application_resource_url"], "application_resource_url"),
             "urlPrefix": as_set(["/"]),
         }}))
-    if accounts:
-        plan.append(_upsert("Account", ["name", "domainId"], accounts))
+    plan.extend(account_ops)
 
     summary: dict[str, int] = {}
     for op in plan:
         count = len(op["value"]) if op["@type"] == "upsert" else 1
         summary[op["object"]] = summary.get(op["object"], 0) + count
-    return Rendered(config=config, plan=plan, summary=summary)
+    return Rendered(config=config, plan=plan, summary=summary, reconcile=removals)
 
 
 def config_json(config: dict) -> str:

@@ -336,9 +336,29 @@ options:
         default: 604800
   accounts:
     description:
-      - Accounts to create, for example the post-deploy smoke-test user. Each item has C(name) (local part), C(domain),
-        C(password_env) (environment variable on the M(openova.stalwart.stalwart_settings) side holding the password;
-        the plan carries only the reference) and optional C(description).
+      - User accounts (C(x:Account) User). Each item has C(name) (local part), C(domain) (default the first of O(domains)),
+        and one of C(password_hash) (a crypt(3) hash such as C($6$...); the M(openova.stalwart.stalwart_settings) side
+        sends it only when it changed, see the revision record in the docs), C(password_env) (a secret reference the
+        applier resolves; the plan carries only the name) or C(password_secret) (C({name, key}) of a Kubernetes Secret,
+        planned as the reference C(STALWART_SECRET_<NAME>_<KEY>)). A plain C(password) is refused (hash it first;
+        the stalwart role does, with a per-install key).
+      - Optional C(description), C(aliases) (local parts or addresses of a domain in O(domains)), C(quota) (a size such
+        as C(5GiB), or C(unlimited)), C(roles) (C(user) or C(admin)), C(enabled) (false keeps the mail but refuses
+        logins) and C(state) (C(absent) removes the account through the RV(reconcile) entries).
+    type: list
+    elements: dict
+    default: []
+  groups:
+    description:
+      - Group accounts (C(x:Account) Group) with C(name), C(domain), C(description), C(aliases), C(quota), C(state) and
+        C(members), names or addresses of O(accounts) (planned as the members' C(memberGroupIds)).
+    type: list
+    elements: dict
+    default: []
+  mailing_lists:
+    description:
+      - Mailing lists (C(x:MailingList)) with C(name), C(domain), C(description), C(aliases), C(state) and C(recipients),
+        a non-empty list of addresses (local or not).
     type: list
     elements: dict
     default: []
@@ -484,6 +504,14 @@ summary:
   returned: always
   type: dict
   sample: {"Domain": 2, "DkimSignature": 4, "NetworkListener": 6, "Certificate": 1, "MtaRoute": 1}
+reconcile:
+  description:
+    - The deletions of items with C(state=absent) in O(accounts), O(groups) and O(mailing_lists), as
+      M(openova.stalwart.stalwart_settings) takes them in its O(openova.stalwart.stalwart_settings#module:reconcile) option.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"object": "Account", "scope": {"name": "old", "domainId": "#domain_example_org"}}]
 files:
   description: Paths written (or that would be written in check mode) under O(dest).
   returned: when O(dest) is set
@@ -574,6 +602,8 @@ def argument_spec() -> dict:
             max_age=dict(type="int", default=604800),
         )),
         accounts=dict(type="list", elements="dict", default=[]),
+        groups=dict(type="list", elements="dict", default=[]),
+        mailing_lists=dict(type="list", elements="dict", default=[]),
         tls=dict(type="dict", options=dict(
             cert_file=dict(type="str", required=True),
             key_file=dict(type="str", required=True, no_log=False),
@@ -606,7 +636,7 @@ def run(module) -> None:
     except ValueError as exc:
         module.fail_json(msg=to_native(exc))
 
-    result = dict(changed=False, config=rendered.config, summary=rendered.summary)
+    result = dict(changed=False, config=rendered.config, summary=rendered.summary, reconcile=rendered.reconcile)
     if module.params["return_plan"]:
         result["plan"] = rendered.plan
     dest = module.params["dest"]

@@ -67,7 +67,9 @@ options:
       - Object types whose objects the plan does not match are deleted (children are deleted before parents when
         several types are listed in parent-first order).
       - Each item has C(object), the type (for example C(DkimSignature)), and optional C(scope), a dictionary of property
-        values an object must have to be considered, for example the C(domainId) of one domain.
+        values an object must have to be considered, for example the C(domainId) of one domain; a C(#<creation id>) in
+        it names an object of the plan (an entry whose plan object the server does not have matches nothing).
+      - With C(report=true) the objects are only listed in RV(unmanaged), never deleted.
     type: list
     elements: dict
     default: []
@@ -119,6 +121,12 @@ requests:
   returned: always
   type: int
   sample: 3
+unmanaged:
+  description: Objects that O(reconcile) entries with C(report=true) found and the plan does not manage (left alone).
+  returned: always
+  type: list
+  elements: str
+  sample: ["Account emailAddress=old@example.org"]
 set_calls:
   description: C(x:<Type>/set) method calls sent (0 in check mode and when nothing differs).
   returned: always

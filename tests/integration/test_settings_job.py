@@ -16,7 +16,7 @@ from servers.jmap import JmapServer
 MODULE_UTILS = REPO / "plugins" / "module_utils"
 PACKAGE = "ansible_collections/openova/stalwart/plugins/module_utils"
 # What the ConfigMap carries: the entrypoint and every module it imports, nothing else.
-FILES = ("_settings_job.py", "_jmap.py", "_stalwart_schema.py", "_stalwart_plan.py", "_validate.py")
+FILES = ("_settings_job.py", "_jmap.py", "_stalwart_schema.py", "_stalwart_plan.py", "_stalwart_accounts.py", "_validate.py")
 ADMIN = "Adm1n-pass-Job"
 SMOKE = "sm0ke-Job-pass-91"
 

@@ -190,7 +190,8 @@ BACKUP = [
     ("cnpg_restore_target_time", "2026-11-25 08:00", "cnpg_restore_target_time"),
     ("cnpg_restore_enabled", True, "cnpg_backup_server_name"),
 ]
-CASES = BAD + [("minio", var, value, name, {"minio_deploy": True, "minio_operator_manifest_url": "/srv/minio-operator.yaml"}) for var, value, name in MINIO_DEPLOY] + [
+CASES = BAD + [("minio", var, value, name, {"minio_deploy": True, "minio_operator_manifest_url": "/srv/minio-operator.yaml"})
+               for var, value, name in MINIO_DEPLOY] + [
     ("cnpg", var, value, name, {"cnpg_backup_enabled": True, "cnpg_backup_destination_path": "s3://backups/mail",
                                 "cnpg_backup_s3_secret": "s3-keys"}) for var, value, name in BACKUP]
 

@@ -185,9 +185,10 @@ def test_golden_full():
     assert app["matchOn"] == ["description"] and app["value"]["application_webui"]["resourceUrl"] == "https://mirror.internal/webui.zip"
     account = ops(rendered, "Account")[0]
     assert account["matchOn"] == ["name", "domainId"]
-    assert account["value"]["account_0"] == {
-        "@type": "User", "name": "smoke", "domainId": "#domain_example_org", "description": "smoke test",
-        "credentials": {"0": {"@type": "Password", "secret": {"@env": "STALWART_SMOKE_PASSWORD"}}}}
+    assert account["value"]["account_smoke_40_example_2e_org"] == {
+        "@type": "User", "name": "smoke", "domainId": "#domain_example_org", "description": "smoke test", "aliases": {},
+        "credentials": {"0": {"@type": "Password", "secret": {"@env": "STALWART_SMOKE_PASSWORD"}}},
+        "memberGroupIds": {}, "permissions": {"@type": "Inherit"}}
 
 
 def test_dkim_records_drive_the_signatures():
@@ -382,7 +383,7 @@ def test_a_thousand_domains_render_fast():
                        {"domain": "example.org", "selector": "k", "algorithm": "ed25519"}]}, "dkim_records: example.org uses selector 'k'"),
     ({"accounts": [{"name": "smoke", "domain": "other.org", "password_env": "P"}]}, r"accounts\[0\].domain"),
     ({"accounts": [{"name": "smoke@example.org", "domain": "example.org", "password_env": "P"}]}, r"accounts\[0\].name"),
-    ({"accounts": [{"name": "smoke", "domain": "example.org"}]}, r"accounts\[0\].password_env"),
+    ({"accounts": [{"name": "smoke", "domain": "example.org"}]}, r"accounts\[0\].password: required"),
     ({"spam": {"rate_limits": [{"name": "x", "key": ["ip"], "count": 1, "period": 1}]}}, r"spam.rate_limits\[0\].key"),
     ({"spam": {"rate_limits": [{"name": "x", "count": 0, "period": 1}]}}, r"spam.rate_limits\[0\].count"),
     ({"spam": {"dnsbl_servers": [{"name": "x"}]}}, r"spam.dnsbl_servers\[0\].zone is required"),

@@ -1,0 +1,468 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 OpenOva
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+"""Mailboxes from variables: accounts, groups, mailing lists and their plan objects (Stalwart 0.16 registry).
+
+Pure functions. ``problems`` checks the role's variables and names the variable and item of every mistake;
+``hashed`` replaces plain passwords by SHA-512-crypt hashes (``$6$``) with a salt derived from a per-install
+key and the address, so the same password always gives the same hash; ``plan_ops`` maps the result to plan operations.
+
+Registry encoding: a user or group is an ``x:Account`` (``@type`` User/Group) matched on ``name`` + ``domainId``;
+aliases are an ``x:EmailAlias`` object list; the disk quota is ``quotas.maxDiskQuota`` (bytes, absent = unlimited);
+group membership is the user's ``memberGroupIds`` set; a list is an ``x:MailingList`` with a ``recipients`` set.
+
+The server never reads a password back (``****``), so a changed password could not be seen by comparing. Each hashed
+password therefore has a revision record, an ``x:MemoryLookupKeyValue`` in namespace :data:`REVISION_NAMESPACE`
+keyed by the address, whose value is a digest of the hash. The account object names its record with the plan-level
+key ``@revision``; the reconciler sends the password only when the record is created or changed (see ``_jmap``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import typing as t
+
+REVISION = "@revision"
+REVISION_NAMESPACE = "openova.stalwart.password"
+MIN_PASSWORD_LENGTH = 12
+ROLES = ("user", "admin")
+STATES = ("present", "absent")
+ACCOUNT_KEYS = ("name", "domain", "description", "aliases", "quota", "password", "password_hash", "password_env",
+                "password_secret", "roles", "enabled", "state")
+GROUP_KEYS = ("name", "domain", "description", "aliases", "quota", "members", "state")
+LIST_KEYS = ("name", "domain", "description", "aliases", "recipients", "state")
+
+_CRYPT64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_SHA512_ORDER = ((0, 21, 42), (22, 43, 1), (44, 2, 23), (3, 24, 45), (25, 46, 4), (47, 5, 26), (6, 27, 48), (28, 49, 7),
+                 (50, 8, 29), (9, 30, 51), (31, 52, 10), (53, 11, 32), (12, 33, 54), (34, 55, 13), (56, 14, 35),
+                 (15, 36, 57), (37, 58, 16), (59, 17, 38), (18, 39, 60), (40, 61, 19), (62, 20, 41))
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGTP]?i?B?)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "B": 1, "K": 1000, "KB": 1000, "M": 1000 ** 2, "MB": 1000 ** 2, "G": 1000 ** 3, "GB": 1000 ** 3,
+          "T": 1000 ** 4, "TB": 1000 ** 4, "P": 1000 ** 5, "PB": 1000 ** 5,
+          "KIB": 1024, "MIB": 1024 ** 2, "GIB": 1024 ** 3, "TIB": 1024 ** 4, "PIB": 1024 ** 5,
+          "KI": 1024, "MI": 1024 ** 2, "GI": 1024 ** 3, "TI": 1024 ** 4, "PI": 1024 ** 5}
+_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+# ---------------------------------------------------------------- SHA-512-crypt
+
+
+def _b64_triple(b2: int, b1: int, b0: int, count: int) -> str:
+    word = (b2 << 16) | (b1 << 8) | b0
+    out = []
+    for _count in range(count):
+        out.append(_CRYPT64[word & 0x3F])
+        word >>= 6
+    return "".join(out)
+
+
+def sha512_crypt(password: str, salt: str, rounds: int = 5000) -> str:
+    """SHA-512-crypt (``$6$``) as glibc's ``crypt(3)`` and ``openssl passwd -6`` compute it (Drepper's specification)."""
+    if not 1000 <= rounds <= 999999999:
+        raise ValueError(f"rounds: {rounds} is outside 1000..999999999")
+    key = password.encode("utf-8")
+    salt_bytes = salt.encode("ascii")[:16]
+    if b"$" in salt_bytes or b":" in salt_bytes or b"\n" in salt_bytes:
+        raise ValueError(f"salt: {salt!r} holds a character crypt(3) does not allow")
+    length = len(key)
+    digest_b = hashlib.sha512(key + salt_bytes + key).digest()
+    ctx = hashlib.sha512(key + salt_bytes)
+    remaining = length
+    while remaining > 64:
+        ctx.update(digest_b)
+        remaining -= 64
+    ctx.update(digest_b[:remaining])
+    remaining = length
+    while remaining:
+        ctx.update(digest_b if remaining & 1 else key)
+        remaining >>= 1
+    digest_a = ctx.digest()
+    p_bytes = (hashlib.sha512(key * length).digest() * (length // 64 + 1))[:length]
+    s_bytes = (hashlib.sha512(salt_bytes * (16 + digest_a[0])).digest() * (len(salt_bytes) // 64 + 1))[:len(salt_bytes)]
+    # The 42 combinations of (odd round, round % 3, round % 7) prefixes, computed once.
+    digest_c = digest_a
+    for number in range(rounds):
+        odd = number & 1
+        data = (p_bytes if odd else digest_c) + (s_bytes if number % 3 else b"") + (p_bytes if number % 7 else b"")
+        data += digest_c if odd else p_bytes
+        digest_c = hashlib.sha512(data).digest()
+    text = "".join(_b64_triple(digest_c[a], digest_c[b], digest_c[c], 4) for a, b, c in _SHA512_ORDER)
+    text += _b64_triple(0, 0, digest_c[63], 2)
+    prefix = "$6$" if rounds == 5000 else f"$6$rounds={rounds}$"
+    return f"{prefix}{salt_bytes.decode('ascii')}${text}"
+
+
+def derive_salt(key: str, address: str) -> str:
+    """16 salt characters from HMAC-SHA256(key, address): the same address always gets the same salt."""
+    digest = hmac.new(key.encode("utf-8"), b"sha512-crypt-salt\0" + address.lower().encode("utf-8"), hashlib.sha256).digest()
+    return "".join(_CRYPT64[byte & 0x3F] for byte in digest[:16])
+
+
+def password_hash(password: str, key: str, address: str) -> str:
+    return sha512_crypt(password, derive_salt(key, address))
+
+
+def revision(secret_hash: str) -> str:
+    """The revision record's value: a digest of the (salted) hash, which changes with the password and tells nothing more."""
+    return hashlib.sha256(b"password-revision\0" + secret_hash.encode("utf-8")).hexdigest()[:32]
+
+
+# ---------------------------------------------------------------- sizes and names
+
+
+def parse_size(value: t.Any) -> int | None:
+    """``5GiB``, ``500 MB``, ``1073741824`` -> bytes; ``unlimited``/``0`` -> None; raise ``ValueError`` otherwise."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a size")
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f"{value!r} is not a size")
+        return value or None
+    if not isinstance(value, str):
+        raise ValueError(f"{value!r} is not a size (such as 5GiB, 500MB or unlimited)")
+    if value.strip().lower() in ("unlimited", "none", "0"):
+        return None
+    match = _SIZE.match(value)
+    if not match:
+        raise ValueError(f"{value!r} is not a size (such as 5GiB, 500MB or unlimited)")
+    unit = (match.group(2) or "").upper()
+    if unit not in _UNITS:
+        raise ValueError(f"{value!r} has an unknown unit {match.group(2)!r} (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)")
+    number = float(match.group(1)) * _UNITS[unit]
+    if not number.is_integer() and unit in ("", "B"):
+        raise ValueError(f"{value!r} is not a whole number of bytes")
+    return int(number) or None
+
+
+def _domain_id(name: str) -> str:
+    return "domain_" + name.replace(".", "_")
+
+
+def _cid(prefix: str, address: str) -> str:
+    return prefix + "_" + re.sub(r"[^A-Za-z0-9]", lambda m: f"_{ord(m.group(0)):x}_", address)
+
+
+# ---------------------------------------------------------------- normalisation and problems
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+        self.addresses: dict[str, str] = {}
+
+    def add(self, message: str) -> None:
+        self.problems.append(message)
+
+    def claim(self, address: str, where: str) -> None:
+        if address in self.addresses:
+            self.add(f"{where}: {address} is already used by {self.addresses[address]}")
+        else:
+            self.addresses[address] = where
+
+
+def _local(value: t.Any, where: str, out: _Collector) -> str | None:
+    if not isinstance(value, str) or not value:
+        out.add(f"{where}: required, the local part of the address (before the @)")
+        return None
+    if "@" in value or not _LOCAL.match(value):
+        out.add(f"{where}: {value!r} is not a local part (no @, spaces or leading/trailing dots)")
+        return None
+    return value.lower()
+
+
+def _address(value: t.Any, default_domain: str, domains: set[str], where: str, out: _Collector,
+             domains_variable: str = "stalwart_domains") -> tuple[str, str] | None:
+    """A local part (of ``default_domain``) or a full address -> (local, domain) with the domain checked."""
+    if not isinstance(value, str) or not value:
+        out.add(f"{where}: expected an address or a local part, got {value!r}")
+        return None
+    local, at, domain = value.lower().rpartition("@")
+    if not at:
+        local, domain = value.lower(), default_domain
+    if not _LOCAL.match(local):
+        out.add(f"{where}: {value!r} is not an address")
+        return None
+    if domain not in domains:
+        out.add(f"{where}: domain {domain} of {value!r} is not in {domains_variable}")
+        return None
+    return local, domain
+
+
+def _known(item: dict, keys: tuple[str, ...], where: str, out: _Collector) -> None:
+    unknown = sorted(str(k) for k in item if k not in keys)
+    if unknown:
+        out.add(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(keys)})")
+
+
+def _common(item: t.Any, index: int, variable: str, keys: tuple[str, ...], domains: list[str], out: _Collector,
+            domains_variable: str) -> dict | None:
+    where = f"{variable}[{index}]"
+    if not isinstance(item, dict):
+        out.add(f"{where}: expected a dictionary with name (and domain), got {type(item).__name__}")
+        return None
+    _known(item, keys, where, out)
+    state = item.get("state") or "present"
+    if state not in STATES:
+        out.add(f"{where}.state: {state!r} is not one of present, absent")
+    name = _local(item.get("name"), f"{where}.name", out)
+    domain = item.get("domain") or (domains[0] if domains else None)
+    if not isinstance(domain, str) or domain.lower().rstrip(".") not in domains:
+        out.add(f"{where}.domain: {domain!r} is not in {domains_variable}")
+        domain = None
+    else:
+        domain = domain.lower().rstrip(".")
+    if name is None or domain is None:
+        return None
+    description = item.get("description")
+    if description is not None and not isinstance(description, str):
+        out.add(f"{where}.description: expected a string")
+    result = {"name": name, "domain": domain, "address": f"{name}@{domain}", "where": where, "state": state,
+              "description": description or None}
+    if state == "absent":
+        return result
+    out.claim(result["address"], where)
+    aliases = item.get("aliases") or []
+    if not isinstance(aliases, list):
+        out.add(f"{where}.aliases: expected a list of local parts or addresses")
+        aliases = []
+    result["aliases"] = []
+    for number, alias in enumerate(aliases):
+        parsed = _address(alias, domain, set(domains), f"{where}.aliases[{number}]", out, domains_variable)
+        if parsed:
+            out.claim(f"{parsed[0]}@{parsed[1]}", f"{where}.aliases[{number}]")
+            result["aliases"].append(parsed)
+    if "quota" in keys and item.get("quota") is not None:
+        try:
+            result["quota"] = parse_size(item["quota"])
+        except ValueError as err:
+            out.add(f"{where}.quota: {err}")
+    return result
+
+
+def _password(item: dict, entry: dict, out: _Collector) -> None:
+    where = entry["where"]
+    given = [k for k in ("password", "password_hash", "password_env", "password_secret") if item.get(k) not in (None, "")]
+    if len(given) > 1:
+        out.add(f"{where}: set only one of {', '.join(given)}")
+        return
+    if not given:
+        out.add(f"{where}.password: required (or password_secret, the {{name, key}} of a Kubernetes Secret)")
+        return
+    kind = given[0]
+    value = item[kind]
+    if kind == "password":
+        if not isinstance(value, str):
+            out.add(f"{where}.password: expected a string")
+        elif len(value) < MIN_PASSWORD_LENGTH:
+            out.add(f"{where}.password: too weak, shorter than {MIN_PASSWORD_LENGTH} characters")
+        elif len(set(value)) < 4:
+            out.add(f"{where}.password: too weak, fewer than 4 different characters")
+    elif kind == "password_hash":
+        if not isinstance(value, str) or not value.startswith("$"):
+            out.add(f"{where}.password_hash: expected a crypt(3) hash such as $6$...")
+    elif kind == "password_env":
+        if not isinstance(value, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
+            out.add(f"{where}.password_env: {value!r} is not an environment variable name")
+    elif not isinstance(value, dict) or not value.get("name") or not value.get("key") or set(value) - {"name", "key"}:
+        out.add(f"{where}.password_secret: expected {{name, key}} of a Kubernetes Secret, got {value!r}")
+    entry["password"] = (kind, value)
+
+
+def normalise(accounts: t.Any, groups: t.Any, lists: t.Any, domains: t.Any,
+              variables: tuple[str, str, str] = ("stalwart_accounts", "stalwart_groups", "stalwart_mailing_lists"),
+              require_password: bool = True, domains_variable: str = "stalwart_domains") -> tuple[dict, list[str]]:
+    """Check and normalise the three lists; return ({accounts, groups, lists, absent}, problems)."""
+    out = _Collector()
+    names: list[str] = []
+    for item in domains or []:
+        name = item.get("name") if isinstance(item, dict) else item
+        if isinstance(name, str):
+            names.append(name.lower().rstrip("."))
+    result: dict[str, list] = {"accounts": [], "groups": [], "lists": [], "absent": []}
+    for variable, items, kind in zip(variables, (accounts, groups, lists), ("accounts", "groups", "lists")):
+        if items in (None, ""):
+            continue
+        if not isinstance(items, list):
+            out.add(f"{variable}: expected a list, got {type(items).__name__}")
+            continue
+        keys = {"accounts": ACCOUNT_KEYS, "groups": GROUP_KEYS, "lists": LIST_KEYS}[kind]
+        for index, item in enumerate(items):
+            entry = _common(item, index, variable, keys, names, out, domains_variable)
+            if entry is None:
+                continue
+            entry["kind"] = kind
+            if entry["state"] == "absent":
+                result["absent"].append(entry)
+                continue
+            if kind == "accounts":
+                if require_password:
+                    _password(item, entry, out)
+                roles = item.get("roles")
+                if roles is not None:
+                    roles = [roles] if isinstance(roles, str) else roles
+                    if not isinstance(roles, list) or any(r not in ROLES for r in roles):
+                        out.add(f"{entry['where']}.roles: {item.get('roles')!r} is not a list of user, admin")
+                    entry["roles"] = roles
+                enabled = item.get("enabled", True)
+                if not isinstance(enabled, bool):
+                    out.add(f"{entry['where']}.enabled: expected true or false")
+                entry["enabled"] = enabled is not False
+            elif kind == "groups":
+                members = item.get("members") or []
+                if not isinstance(members, list):
+                    out.add(f"{entry['where']}.members: expected a list of accounts")
+                    members = []
+                entry["members"] = list(enumerate(members))
+            else:
+                recipients = item.get("recipients") or []
+                if not isinstance(recipients, list) or not recipients:
+                    out.add(f"{entry['where']}.recipients: expected a non-empty list of addresses")
+                    recipients = []
+                entry["recipients"] = []
+                for number, recipient in enumerate(recipients):
+                    local, at, domain = recipient.lower().rpartition("@") if isinstance(recipient, str) else ("", "", "")
+                    if not at or not _LOCAL.match(local) or not _DOMAIN.match(domain):
+                        out.add(f"{entry['where']}.recipients[{number}]: {recipient!r} is not an address")
+                    else:
+                        entry["recipients"].append(f"{local}@{domain}")
+            result[kind].append(entry)
+    present = {e["address"]: e for e in result["accounts"]}
+    for entry in result["absent"]:
+        if entry["address"] in out.addresses:
+            out.add(f"{entry['where']}: {entry['address']} is both absent here and present in {out.addresses[entry['address']]}")
+    for group in result["groups"]:
+        resolved = []
+        for number, member in group.pop("members"):
+            where = f"{group['where']}.members[{number}]"
+            parsed = _address(member, group["domain"], set(names), where, out, domains_variable) if isinstance(member, str) else None
+            if isinstance(member, str) and parsed is None:
+                continue
+            address = f"{parsed[0]}@{parsed[1]}" if parsed else None
+            if address is None:
+                out.add(f"{where}: expected an account name or address, got {member!r}")
+            elif address not in present:
+                out.add(f"{where}: {address} is not an account of stalwart_accounts (state present)")
+            else:
+                resolved.append(address)
+        group["members"] = sorted(set(resolved))
+    return result, out.problems
+
+
+def problems(accounts: t.Any, groups: t.Any, lists: t.Any, domains: t.Any) -> list[str]:
+    """Every mistake in the variables, each naming the variable and item (empty when all is well)."""
+    return normalise(accounts, groups, lists, domains)[1]
+
+
+def hashed(accounts: t.Any, domains: t.Any, key: str) -> list:
+    """``accounts`` with each plain ``password`` replaced by ``password_hash`` (SHA-512-crypt, salt from ``key`` and
+    the address); everything else unchanged. The input must have passed :func:`problems`."""
+    if not key:
+        raise ValueError("the account password key is empty")
+    first = None
+    for item in domains or []:
+        name = item.get("name") if isinstance(item, dict) else item
+        if isinstance(name, str):
+            first = name.lower().rstrip(".")
+            break
+    result = []
+    for item in accounts or []:
+        if isinstance(item, dict) and item.get("password") not in (None, "") and (item.get("state") or "present") == "present":
+            address = f"{str(item['name']).lower()}@{str(item.get('domain') or first).lower().rstrip('.')}"
+            secret = password_hash(item["password"], key, address)
+            item = {k: v for k, v in item.items() if k != "password"}
+            item["password_hash"] = secret
+        result.append(item)
+    return result
+
+
+# ---------------------------------------------------------------- plan
+
+
+def _aliases(entry: dict) -> dict:
+    return {str(n): {"name": local, "domainId": "#" + _domain_id(domain), "enabled": True}
+            for n, (local, domain) in enumerate(sorted(set(entry.get("aliases") or [])))}
+
+
+def _base(entry: dict, variant: str | None) -> dict:
+    value: dict[str, t.Any] = {}
+    if variant:
+        value["@type"] = variant
+    value["name"] = entry["name"]
+    value["domainId"] = "#" + _domain_id(entry["domain"])
+    value["description"] = entry.get("description")
+    value["aliases"] = _aliases(entry)
+    if "quota" in entry:
+        value["quotas"] = {"maxDiskQuota": entry["quota"]} if entry["quota"] else {}
+    return value
+
+
+def plan_ops(accounts: t.Any, groups: t.Any, lists: t.Any, domains: t.Any,
+             variables: tuple[str, str, str] = ("accounts", "groups", "mailing_lists"),
+             domains_variable: str = "stalwart_domains") -> tuple[list[dict], list[dict]]:
+    """Plan operations for the declared objects, and the ``reconcile`` entries that remove those with state absent.
+
+    ``accounts`` items carry ``password_hash`` (with ``password_revision``), ``password_env`` or ``password_secret``
+    (a reference the applier resolves). Raise ``ValueError`` with every problem when the input is not valid."""
+    data, found = normalise(accounts, groups, lists, domains, variables=variables, domains_variable=domains_variable)
+    plain = [e["where"] for e in data["accounts"] if e.get("password", ("",))[0] == "password"]
+    if plain:
+        found.append(f"{plain[0]}.password: plain passwords must be hashed first (hashed filter or password_hash)")
+    if found:
+        raise ValueError("; ".join(found))
+    ops: list[dict] = []
+    records: dict[str, dict] = {}
+    values: dict[str, dict] = {}
+    group_cids: dict[str, list[str]] = {}
+    for entry in sorted(data["groups"], key=lambda e: e["address"]):
+        cid = _cid("group", entry["address"])
+        values[cid] = _base(entry, "Group")
+        for member in entry["members"]:
+            group_cids.setdefault(member, []).append(cid)
+    for entry in sorted(data["accounts"], key=lambda e: e["address"]):
+        cid = _cid("account", entry["address"])
+        value = _base(entry, "User")
+        kind, secret = entry["password"]
+        if kind == "password_hash":
+            value["credentials"] = {"0": {"@type": "Password", "secret": secret}}
+            record = _cid("revision", entry["address"])
+            records[record] = {"namespace": REVISION_NAMESPACE, "key": entry["address"], "value": revision(secret),
+                               "isGlobPattern": False}
+            value[REVISION] = "#" + record
+        elif kind == "password_env":
+            value["credentials"] = {"0": {"@type": "Password", "secret": {"@env": secret}}}
+        else:
+            value["credentials"] = {"0": {"@type": "Password", "secret": {"@env": secret_env_name(secret["name"], secret["key"])}}}
+        value["memberGroupIds"] = {"#" + g: True for g in sorted(group_cids.get(entry["address"], []))}
+        if entry.get("roles") is not None:
+            value["roles"] = {"@type": "Admin" if "admin" in entry["roles"] else "User"}
+        # Disabled: the account keeps its mail but may not log in.
+        value["permissions"] = ({"@type": "Inherit"} if entry["enabled"]
+                                else {"@type": "Merge", "enabledPermissions": {}, "disabledPermissions": {"authenticate": True}})
+        values[cid] = value
+    if records:
+        ops.append({"@type": "upsert", "object": "MemoryLookupKeyValue", "matchOn": ["namespace", "key"], "value": records})
+    if values:
+        ops.append({"@type": "upsert", "object": "Account", "matchOn": ["name", "domainId"], "value": values})
+    lists_value = {}
+    for entry in sorted(data["lists"], key=lambda e: e["address"]):
+        value = _base(entry, None)
+        value["recipients"] = {r: True for r in sorted(set(entry["recipients"]))}
+        lists_value[_cid("list", entry["address"])] = value
+    if lists_value:
+        ops.append({"@type": "upsert", "object": "MailingList", "matchOn": ["name", "domainId"], "value": lists_value})
+    removals = []
+    for entry in data["absent"]:
+        obj = "MailingList" if entry["kind"] == "lists" else "Account"
+        removals.append({"object": obj, "scope": {"name": entry["name"], "domainId": "#" + _domain_id(entry["domain"])}})
+        if entry["kind"] == "accounts":
+            removals.append({"object": "MemoryLookupKeyValue", "scope": {"namespace": REVISION_NAMESPACE, "key": entry["address"]}})
+    return ops, removals
+
+
+def secret_env_name(name: str, key: str) -> str:
+    """The secret reference name of ``password_secret`` {name, key}: ``STALWART_SECRET_<name>_<key>`` in [A-Z0-9_]."""
+    return "STALWART_SECRET_" + re.sub(r"[^A-Z0-9]", "_", f"{name}_{key}".upper())

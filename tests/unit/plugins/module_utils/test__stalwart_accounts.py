@@ -1,0 +1,292 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 OpenOva
+# Apache License 2.0 (see LICENSE or https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+import subprocess
+
+import pytest
+
+from ansible_collections.openova.stalwart.plugins.module_utils import _jmap
+from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_accounts as accounts_lib
+from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_plan as plan_lib
+from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_schema
+
+SCHEMA = pathlib.Path(__file__).resolve().parents[4].parent / "shared" / "stalwart" / "schema-0.16.18.json.gz"
+DOMAINS = [{"name": "example.org"}, {"name": "example.net"}]
+KEY = "install-key-0123456789"
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="module")
+def schema():
+    if not SCHEMA.exists():
+        pytest.skip(f"{SCHEMA} not present")
+    return _stalwart_schema.Schema.load(str(SCHEMA))
+
+
+# ---------------------------------------------------------------- SHA-512-crypt
+
+
+@pytest.mark.parametrize("password, salt, rounds, expected", [
+    # Vectors of Drepper's "Unix crypt using SHA-256 and SHA-512" (the first three) and of glibc's crypt(3).
+    ("Hello world!", "saltstring", 5000,
+     "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1"),
+    ("Hello world!", "saltstringsaltstring", 10000,
+     "$6$rounds=10000$saltstringsaltst$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/UrjmM0Dp8vOuZeHBy/YTBmSK6H9qs/y3RnOaw5v."),
+    ("This is just a test", "toolongsaltstring", 5000,
+     "$6$toolongsaltstrin$lQ8jolhgVRVhY4b5pZKaysCLi0QBxGoNeKQzQ3glMhwllF7oGDZxUhx1yxdYcz/e1JSbq3y6JMxxl8audkUEm0"),
+    ("we have a short salt string but not a short password", "short", 5000,
+     "$6$short$qmfj2meTBr5G2EAGIJ4vjX7RpefsD4JzpEyTAeEUJdzdxlBS6pe8gdMHm5zFftaFSj/2p2bjBwyVS9ZhWpLZt."),
+    ("a short string", "asaltof16chars..", 5000,
+     "$6$asaltof16chars..$7wIk/EteoJQGBfqJAOUMMifjJMKtc0g/q26LZ1LzIFeDWeRqAWXowoRgGvReDapVsNtCUqmTLhtUyVznQej6P0"),
+])
+def test_sha512_crypt_known_vectors(password, salt, rounds, expected):
+    assert accounts_lib.sha512_crypt(password, salt, rounds) == expected
+
+
+@pytest.mark.skipif(not shutil.which("openssl"), reason="openssl not installed")
+@pytest.mark.parametrize("password", ["p", "correct horse battery staple", "ünïcödé-€", "x" * 130])
+def test_sha512_crypt_matches_openssl(password):
+    salt = accounts_lib.derive_salt(KEY, "alice@example.org")
+    expected = subprocess.run(["openssl", "passwd", "-6", "-salt", salt, "-stdin"], input=password.encode(), capture_output=True,
+                              check=True).stdout.decode().strip()
+    assert accounts_lib.sha512_crypt(password, salt) == expected
+
+
+def test_salt_is_deterministic_per_key_and_address():
+    salt = accounts_lib.derive_salt(KEY, "alice@example.org")
+    assert len(salt) == 16 and set(salt) <= set(accounts_lib._CRYPT64)
+    assert salt == accounts_lib.derive_salt(KEY, "Alice@Example.org")
+    assert salt != accounts_lib.derive_salt(KEY, "bob@example.org")
+    assert salt != accounts_lib.derive_salt("another-key", "alice@example.org")
+
+
+def test_hashed_replaces_the_password_and_is_stable():
+    items = [{"name": "alice", "password": PASSWORD, "quota": "5GiB"}, {"name": "gone", "password": PASSWORD, "state": "absent"}]
+    first = accounts_lib.hashed(items, DOMAINS, KEY)
+    assert "password" not in first[0] and first[0]["password_hash"].startswith("$6$")
+    assert first[0]["password_hash"] == accounts_lib.password_hash(PASSWORD, KEY, "alice@example.org")
+    assert first == accounts_lib.hashed(items, DOMAINS, KEY)                      # no re-hash, same value
+    assert PASSWORD not in repr(first[0])
+    assert first[1] == items[1]                                                   # absent: left alone
+    changed = accounts_lib.hashed([dict(items[0], password=PASSWORD + "!")], DOMAINS, KEY)
+    assert changed[0]["password_hash"] != first[0]["password_hash"]
+    with pytest.raises(ValueError):
+        accounts_lib.hashed(items, DOMAINS, "")
+
+
+# ---------------------------------------------------------------- sizes
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("5GiB", 5 * 1024 ** 3), ("500 MB", 500 * 1000 ** 2), ("1.5GiB", 3 * 1024 ** 3 // 2), ("2T", 2 * 1000 ** 4),
+    (1073741824, 1073741824), ("1024", 1024), ("unlimited", None), (0, None), ("10kib", 10240),
+])
+def test_parse_size(value, expected):
+    assert accounts_lib.parse_size(value) == expected
+
+
+@pytest.mark.parametrize("value", ["5 gigs", "-1", -1, True, "GiB", [], "1.5"])
+def test_parse_size_refuses(value):
+    with pytest.raises(ValueError):
+        accounts_lib.parse_size(value)
+
+
+# ---------------------------------------------------------------- problems
+
+
+@pytest.mark.parametrize("accounts, groups, lists, expected", [
+    ([{"name": "alice", "password": PASSWORD}, {"name": "alice", "domain": "example.org", "password": PASSWORD}], [], [],
+     r"stalwart_accounts\[1\]: alice@example.org is already used by stalwart_accounts\[0\]"),
+    ([{"name": "alice", "password": PASSWORD}, {"name": "bob", "password": PASSWORD, "aliases": ["alice"]}], [], [],
+     r"stalwart_accounts\[1\].aliases\[0\]: alice@example.org is already used by stalwart_accounts\[0\]"),
+    ([{"name": "alice", "password": PASSWORD, "domain": "example.com"}], [], [],
+     r"stalwart_accounts\[0\].domain: 'example.com' is not in stalwart_domains"),
+    ([{"name": "alice", "password": PASSWORD, "aliases": ["a@example.com"]}], [], [],
+     r"stalwart_accounts\[0\].aliases\[0\]: domain example.com of 'a@example.com' is not in stalwart_domains"),
+    ([{"name": "alice", "password": PASSWORD, "quota": "lots"}], [], [], r"stalwart_accounts\[0\].quota: 'lots' is not a size"),
+    ([{"name": "alice", "password": ""}], [], [], r"stalwart_accounts\[0\].password: required"),
+    ([{"name": "alice", "password": "short"}], [], [], r"stalwart_accounts\[0\].password: too weak"),
+    ([{"name": "alice", "password": "aaaaaaaaaaaaaaaa"}], [], [], r"stalwart_accounts\[0\].password: too weak"),
+    ([{"name": "alice", "password": PASSWORD, "password_secret": {"name": "s", "key": "k"}}], [], [],
+     r"stalwart_accounts\[0\]: set only one of password, password_secret"),
+    ([{"name": "alice@example.org", "password": PASSWORD}], [], [], r"stalwart_accounts\[0\].name: 'alice@example.org' is not a local part"),
+    ([{"name": "alice", "password": PASSWORD, "colour": "red"}], [], [], r"stalwart_accounts\[0\]: unknown key\(s\) colour"),
+    ([{"name": "alice", "password": PASSWORD, "roles": ["root"]}], [], [], r"stalwart_accounts\[0\].roles"),
+    ([{"name": "alice", "password": PASSWORD, "state": "gone"}], [], [], r"stalwart_accounts\[0\].state"),
+    ([{"name": "alice", "password": PASSWORD}], [{"name": "alice"}], [], r"stalwart_groups\[0\]: alice@example.org is already used"),
+    ([{"name": "alice", "password": PASSWORD}], [{"name": "team", "members": ["bob"]}], [],
+     r"stalwart_groups\[0\].members\[0\]: bob@example.org is not an account of stalwart_accounts"),
+    ([], [], [{"name": "list", "recipients": []}], r"stalwart_mailing_lists\[0\].recipients: expected a non-empty list"),
+    ([], [], [{"name": "list", "recipients": ["nobody"]}], r"stalwart_mailing_lists\[0\].recipients\[0\]: 'nobody' is not an address"),
+    ([{"name": "alice", "password": PASSWORD}, {"name": "alice", "state": "absent"}], [], [],
+     r"stalwart_accounts\[1\]: alice@example.org is both absent here and present in stalwart_accounts\[0\]"),
+])
+def test_problems_name_the_variable_and_item(accounts, groups, lists, expected):
+    found = accounts_lib.problems(accounts, groups, lists, DOMAINS)
+    assert found and any(__import__("re").search(expected, p) for p in found), found
+
+
+def test_no_problems_for_a_full_example():
+    accounts = [{"name": "alice", "password": PASSWORD, "aliases": ["al", "alice@example.net"], "quota": "5GiB", "roles": ["admin"]},
+                {"name": "bob", "domain": "example.net", "password_secret": {"name": "mail-passwords", "key": "bob"}},
+                {"name": "carol", "password_hash": "$6$x$y", "enabled": False},
+                {"name": "old", "state": "absent"}]
+    groups = [{"name": "team", "members": ["alice", "bob@example.net"], "quota": "unlimited"}]
+    lists = [{"name": "news", "recipients": ["alice@example.org", "someone@elsewhere.example"], "aliases": ["info"]}]
+    assert accounts_lib.problems(accounts, groups, lists, DOMAINS) == []
+
+
+# ---------------------------------------------------------------- plan
+
+
+def _full():
+    accounts = accounts_lib.hashed([
+        {"name": "alice", "password": PASSWORD, "aliases": ["al", "alice@example.net"], "quota": "5GiB", "roles": ["admin"],
+         "description": "Alice"},
+        {"name": "bob", "domain": "example.net", "password_secret": {"name": "mail-passwords", "key": "bob"}, "quota": "unlimited"},
+        {"name": "carol", "password_env": "CAROL_PASSWORD", "enabled": False},
+        {"name": "old", "state": "absent"}], DOMAINS, KEY)
+    groups = [{"name": "team", "members": ["alice", "bob@example.net"]}, {"name": "former", "state": "absent"}]
+    lists = [{"name": "news", "recipients": ["someone@elsewhere.example", "alice@example.org"], "aliases": ["info"]}]
+    return accounts, groups, lists
+
+
+def test_plan_maps_accounts_groups_and_lists():
+    accounts, groups, lists = _full()
+    ops, removals = accounts_lib.plan_ops(accounts, groups, lists, DOMAINS)
+    assert [op["object"] for op in ops] == ["MemoryLookupKeyValue", "Account", "MailingList"]
+    records, users, mailing = (op["value"] for op in ops)
+    alice = users["account_alice_40_example_2e_org"]
+    secret = accounts[0]["password_hash"]
+    assert alice == {
+        "@type": "User", "name": "alice", "domainId": "#domain_example_org", "description": "Alice",
+        "aliases": {"0": {"name": "al", "domainId": "#domain_example_org", "enabled": True},
+                    "1": {"name": "alice", "domainId": "#domain_example_net", "enabled": True}},
+        "quotas": {"maxDiskQuota": 5 * 1024 ** 3},
+        "credentials": {"0": {"@type": "Password", "secret": secret}},
+        "@revision": "#revision_alice_40_example_2e_org",
+        "memberGroupIds": {"#group_team_40_example_2e_org": True},
+        "roles": {"@type": "Admin"},
+        "permissions": {"@type": "Inherit"},
+    }
+    assert records == {"revision_alice_40_example_2e_org": {"namespace": accounts_lib.REVISION_NAMESPACE, "key": "alice@example.org",
+                                                            "value": accounts_lib.revision(secret), "isGlobPattern": False}}
+    bob = users["account_bob_40_example_2e_net"]
+    assert bob["credentials"]["0"]["secret"] == {"@env": "STALWART_SECRET_MAIL_PASSWORDS_BOB"} and bob["quotas"] == {}
+    assert "@revision" not in bob
+    carol = users["account_carol_40_example_2e_org"]
+    assert carol["permissions"] == {"@type": "Merge", "enabledPermissions": {}, "disabledPermissions": {"authenticate": True}}
+    assert "quotas" not in carol and "roles" not in carol
+    # Groups come first in the one Account operation: the members refer to them.
+    assert list(users)[0] == "group_team_40_example_2e_org"
+    assert users["group_team_40_example_2e_org"]["@type"] == "Group"
+    assert mailing == {"list_news_40_example_2e_org": {
+        "name": "news", "domainId": "#domain_example_org", "description": None,
+        "aliases": {"0": {"name": "info", "domainId": "#domain_example_org", "enabled": True}},
+        "recipients": {"alice@example.org": True, "someone@elsewhere.example": True}}}
+    assert removals == [
+        {"object": "Account", "scope": {"name": "old", "domainId": "#domain_example_org"}},
+        {"object": "MemoryLookupKeyValue", "scope": {"namespace": accounts_lib.REVISION_NAMESPACE, "key": "old@example.org"}},
+        {"object": "Account", "scope": {"name": "former", "domainId": "#domain_example_org"}},
+    ]
+
+
+def test_plan_refuses_plain_passwords_and_bad_input():
+    with pytest.raises(ValueError, match=r"accounts\[0\].password: plain passwords must be hashed first"):
+        accounts_lib.plan_ops([{"name": "alice", "password": PASSWORD}], [], [], DOMAINS)
+    with pytest.raises(ValueError, match=r"accounts\[0\].domain: 'other.org' is not in stalwart_domains"):
+        accounts_lib.plan_ops([{"name": "alice", "domain": "other.org", "password_env": "X"}], [], [], DOMAINS)
+
+
+def test_plan_objects_fit_the_schema(schema):
+    accounts, groups, lists = _full()
+    ops, _removals = accounts_lib.plan_ops(accounts, groups, lists, DOMAINS)
+    for op in ops:
+        for key, value in op["value"].items():
+            value = {k: v for k, v in value.items() if k != accounts_lib.REVISION}
+            assert schema.check(op["object"], value) == [], (key, schema.check(op["object"], value))
+            patch = {k: v for k, v in value.items() if k not in op["matchOn"] or k == "@type"}
+            assert schema.check(op["object"], patch, update=True, current_variant=value.get("@type")) == [], key
+
+
+def test_build_puts_them_in_the_settings_plan():
+    accounts, groups, lists = _full()
+    rendered = plan_lib.build(dict(hostname="mail.example.org", domains=DOMAINS, data_store={"host": "db"},
+                                   blob_store={"type": "data_store"}, accounts=accounts, groups=groups, mailing_lists=lists))
+    objects = [op["object"] for op in rendered.plan]
+    assert objects[-3:] == ["MemoryLookupKeyValue", "Account", "MailingList"]
+    assert rendered.summary["Account"] == 4 and rendered.summary["MailingList"] == 1
+    assert rendered.reconcile[0] == {"object": "Account", "scope": {"name": "old", "domainId": "#domain_example_org"}}
+    text = plan_lib.plan_ndjson(rendered.plan)
+    assert PASSWORD not in text and accounts[0]["password_hash"] in text
+
+
+# ---------------------------------------------------------------- the reconciler and the revision record
+
+
+class _Masking:
+    """Wrap the unit tests' fake server so that secrets read back as ``****``, as Stalwart answers."""
+
+    def __init__(self):
+        from test__jmap import FakeStalwart  # pylint: disable=import-outside-toplevel
+        self.fake = FakeStalwart()
+
+    def __call__(self, method, url, body, headers, timeout):
+        status, data, extra = self.fake(method, url, body, headers, timeout)
+        text = data.decode()
+        for value in self.fake.store.get("x:Account", {}).values():
+            for credential in (value.get("credentials") or {}).values():
+                if isinstance(credential.get("secret"), str) and credential["secret"] != "****":
+                    text = text.replace(f'"secret": "{credential["secret"]}"', '"secret": "****"')
+        return status, text.encode(), extra
+
+
+def test_password_is_sent_only_when_it_changes(monkeypatch):
+    monkeypatch.syspath_prepend(str(pathlib.Path(__file__).parent))
+    server = _Masking()
+
+    def run(password, quota="5GiB"):
+        items = accounts_lib.hashed([{"name": "alice", "password": password, "quota": quota}], DOMAINS, KEY)
+        ops, _removals = accounts_lib.plan_ops(items, [], [], DOMAINS)
+        plan = [{"@type": "upsert", "object": "Domain", "matchOn": ["name"],
+                 "value": {"domain_example_org": {"name": "example.org"}, "domain_example_net": {"name": "example.net"}}}] + ops
+        server.fake.set_calls.clear()
+        result = _jmap.apply(_jmap.Client("http://stalwart:8080", "admin", "pw", server, backoff=0), plan)
+        return result, list(server.fake.set_calls)
+
+    first, _calls = run(PASSWORD)
+    assert first["changes"]["Account"]["create"] == 1
+    stored = next(iter(server.fake.store["x:Account"].values()))
+    assert stored["credentials"]["0"]["secret"] == accounts_lib.password_hash(PASSWORD, KEY, "alice@example.org")
+    again, calls = run(PASSWORD)
+    assert again["changed"] is False and calls == []
+    quota, calls = run(PASSWORD, "6GiB")
+    assert [c[0] for c in calls] == ["x:Account"] and "credentials" not in next(iter(calls[0][1]["update"].values()))
+    rotated, calls = run(PASSWORD + " v2", "6GiB")
+    assert rotated["changes"] == {"MemoryLookupKeyValue": {"create": 0, "update": 1, "destroy": 0},
+                                  "Account": {"create": 0, "update": 1, "destroy": 0}}
+    patch = next(iter(calls[1][1]["update"].values()))
+    assert set(patch) == {"credentials"}
+    assert stored["credentials"]["0"]["secret"] == accounts_lib.password_hash(PASSWORD + " v2", KEY, "alice@example.org")
+    assert rotated["diff"]["after"]["Account name=alice, domainId=" + next(iter(server.fake.store["x:Domain"]))]["credentials"]["0"]["secret"] == "********"
+    settled, calls = run(PASSWORD + " v2", "6GiB")
+    assert settled["changed"] is False and calls == []
+
+
+def test_reconcile_report_lists_without_deleting(monkeypatch):
+    monkeypatch.syspath_prepend(str(pathlib.Path(__file__).parent))
+    from test__jmap import FakeStalwart  # pylint: disable=import-outside-toplevel
+    fake = FakeStalwart()
+    fake.store["x:Account"] = {"a1": {"@type": "User", "name": "stray", "emailAddress": "stray@example.org", "domainId": "d"}}
+    client = _jmap.Client("http://stalwart:8080", "admin", "pw", fake, backoff=0)
+    result = _jmap.apply(client, [], reconcile=[{"object": "Account", "report": True}])
+    assert result["unmanaged"] == ["Account emailAddress=stray@example.org"] and result["changed"] is False
+    assert "a1" in fake.store["x:Account"]
+    # A scope naming a plan object the server lacks matches nothing (and deletes nothing).
+    result = _jmap.apply(client, [], reconcile=[{"object": "Account", "scope": {"domainId": "#domain_none"}}])
+    assert result["changed"] is False and "a1" in fake.store["x:Account"]
