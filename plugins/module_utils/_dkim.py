@@ -21,6 +21,7 @@ import tempfile
 import traceback
 import typing as t
 
+from ansible_collections.openova.stalwart.plugins.module_utils._files import make_dirs
 from ansible_collections.openova.stalwart.plugins.module_utils import _validate
 from ansible_collections.openova.stalwart.plugins.module_utils._txt import split_txt
 
@@ -300,8 +301,7 @@ def prepare_dir(path: str, option: str) -> None:
     check_writable_dir(path, option)
     try:
         if not os.path.isdir(path):
-            os.makedirs(path, mode=KEY_DIR_MODE)
-            os.chmod(path, KEY_DIR_MODE)  # makedirs' mode is filtered by the umask
+            make_dirs(path, KEY_DIR_MODE)  # exact modes whatever the umask; missing parents 0755
         handle, probe = tempfile.mkstemp(prefix=".dkim-probe-", dir=path)
         os.close(handle)
         os.unlink(probe)

@@ -236,8 +236,9 @@ def stalwart(c: _Checks) -> None:
     for name in ("stalwart_network_policy_http_from", "stalwart_network_policy_monitoring_from", "stalwart_network_policy_extra_egress"):
         c.mapping_list(name)
     for name in ("stalwart_metrics_username", "stalwart_admin_username", "stalwart_smoke_account"):
+        # An empty smoke account turns the smoke-test account off.
         c.text(name, lambda x: isinstance(x, str) and bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", x)),
-               "a login name (letters, digits, . _ -)")
+               "a login name (letters, digits, . _ -)", optional=name == "stalwart_smoke_account")
     c.integer("stalwart_alert_queue_size", 1)
     c.integer("stalwart_alert_auth_failures_per_minute", 1)
     c.integer("stalwart_wait_timeout", 1)

@@ -22,6 +22,8 @@ import shutil
 import typing as t
 
 from ansible_collections.openova.stalwart.plugins.module_utils._files import read_text as _read
+from ansible_collections.openova.stalwart.plugins.module_utils._files import make_dirs as _make_dirs
+from ansible_collections.openova.stalwart.plugins.module_utils._files import tighten as _tighten
 from ansible_collections.openova.stalwart.plugins.module_utils._files import write_atomic as _write
 from ansible_collections.openova.stalwart.plugins.module_utils._manifests import parse_documents
 
@@ -281,15 +283,20 @@ def sync(root: str, component: str, order: int, manifests: list[t.Any],  # pylin
     removed = stale + stale_dirs
     for path in removed:
         diffs.append({"before_header": path, "after_header": path, "before": "(present)\n", "after": "(absent)\n"})
+    # Secrets left readable by others (a chmod, an older release, a copy): taken back to 0600 / 0700.
+    secret_paths = [(p, 0o600) for p in sorted(files) if files[p].secret and p not in written]
+    secret_paths += [("secrets", 0o700), (f"secrets/{component}", 0o700)]
+    tightened = [p for p, mode in secret_paths if _tighten(os.path.join(root, p), mode, check_mode=check_mode)]
 
     if not check_mode:
+        _make_dirs(root)
         for top, mode in (("kubernetes", 0o755), ("secrets", 0o700)):
-            os.makedirs(os.path.join(root, top), mode=mode, exist_ok=True)
+            _make_dirs(os.path.join(root, top), mode)
             os.chmod(os.path.join(root, top), mode)
         for path in written:
             secret = files[path].secret
             directory = os.path.dirname(os.path.join(root, path))
-            os.makedirs(directory, mode=0o700 if secret else 0o755, exist_ok=True)
+            _make_dirs(directory, 0o700 if secret else 0o755)
             _write(os.path.join(root, path), files[path].content, 0o600 if secret else 0o644)
         for path in stale:
             os.unlink(os.path.join(root, path))
@@ -301,9 +308,10 @@ def sync(root: str, component: str, order: int, manifests: list[t.Any],  # pylin
                 os.rmdir(directory)
 
     return {
-        "changed": bool(written or removed),
+        "changed": bool(written or removed or tightened),
         "written": written,
         "removed": removed,
+        "tightened": tightened,
         "files": sorted(p for p in files if not p.endswith(KUSTOMIZATION)),
         "diff": diffs,
     }

@@ -95,6 +95,14 @@ removed:
   elements: str
   returned: always
   sample: [kubernetes/20-cnpg/001-podmonitor-stalwart-db.yaml]
+tightened:
+  description:
+    - Secret files and directories of this component (and C(secrets/)) that existed with a looser mode and were set
+      to C(0600) (files) or C(0700) (directories); reported as a change.
+  type: list
+  elements: str
+  returned: always
+  sample: [secrets/stalwart/mail-stalwart-credentials.yaml]
 files:
   description: Every file of this component, relative to O(path).
   type: list

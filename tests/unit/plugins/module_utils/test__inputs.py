@@ -234,6 +234,13 @@ def test_redis_url_with_a_password_is_not_quoted():
     assert problems == ["stalwart_redis_url must be a redis:// or rediss:// URL with a redis coordinator"]
 
 
+def test_optional_values_may_be_empty():
+    empty = {name: "" for name in ("stalwart_smoke_account", "stalwart_storage_class", "stalwart_load_balancer_ip",
+                                   "stalwart_ingress_class_name", "stalwart_tls_mail_issuer_name", "stalwart_redis_url",
+                                   "stalwart_spam_rules_url", "stalwart_application_resource_url", "stalwart_dkim_rotate_now")}
+    assert _inputs.problems("stalwart", values("stalwart", **empty)) == []
+
+
 def test_unknown_role_is_an_error():
     with pytest.raises(ValueError, match="role"):
         _inputs.problems("postfix", {})
