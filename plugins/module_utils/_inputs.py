@@ -198,6 +198,7 @@ def stalwart(c: _Checks) -> None:
     c.text("stalwart_postgres_namespace", v.is_dns_label, "a DNS label")
     c.text("stalwart_postgres_database", v.is_pg_identifier, "a lower-case PostgreSQL identifier")
     c.text("stalwart_postgres_username", v.is_pg_identifier, "a lower-case PostgreSQL role name")
+    c.text("stalwart_postgres_ca_secret", v.is_dns_subdomain, "the name of the Secret holding the PostgreSQL CA (key ca.crt)")
     c.text("stalwart_s3_endpoint", _http_url, "an http(s) URL")
     c.text("stalwart_s3_bucket", v.is_bucket, "an S3 bucket name (3-63 of a-z 0-9 . -)")
     c.text("stalwart_s3_region", lambda x: isinstance(x, str) and bool(re.fullmatch(r"[a-z0-9-]{1,32}", x)), "a region name such as us-east-1")

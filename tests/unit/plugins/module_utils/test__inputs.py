@@ -20,7 +20,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[4]
 FILLED = {
     "openova_stalwart_mode": "render", "openova_stalwart_render_dir": "/srv/render",
     "stalwart_hostname": "mail.example.org", "stalwart_domains": [{"name": "example.org"}, {"name": "example.net"}],
-    "stalwart_postgres_namespace": "mail", "stalwart_tls_secret_name": "stalwart-tls",
+    "stalwart_postgres_namespace": "mail", "stalwart_postgres_ca_secret": "stalwart-db-ca", "stalwart_tls_secret_name": "stalwart-tls",
     "stalwart_s3_endpoint": "http://seaweedfs-s3.storage.svc:8333", "stalwart_s3_access_key": "stalwart",
     "stalwart_s3_secret_key": "s3cr3t-value", "stalwart_management_url": "https://mail.example.org",
     "dns_tlsa_public_key": "",
