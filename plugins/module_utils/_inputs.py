@@ -243,6 +243,10 @@ def stalwart(c: _Checks) -> None:
     c.integer("stalwart_alert_queue_size", 1)
     c.integer("stalwart_alert_auth_failures_per_minute", 1)
     c.integer("stalwart_wait_timeout", 1)
+    c.text("stalwart_settings_job_image", v.is_image, "an image reference pinned by tag or digest (registry/name:tag or @sha256:...)")
+    c.integer("stalwart_settings_job_wait", 1)
+    c.integer("stalwart_settings_job_backoff_limit", 0)
+    c.resources("stalwart_settings_job_resources")
     c.text("stalwart_application_resource_url", v.is_url, "an https URL (Stalwart downloads it)", optional=True)
     c.text("stalwart_management_url", _http_url, "the http(s) URL of Stalwart's management API")
     spam = {"enabled": c["stalwart_spam_filter"], "rules_url": c["stalwart_spam_rules_url"] or None,
