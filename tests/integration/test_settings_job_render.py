@@ -30,7 +30,23 @@ from test_stalwart_role_apply import converged_servers
 
 PREFIX = "stalwart-settings-"
 SELECTOR = {"app.kubernetes.io/name": "stalwart", "app.kubernetes.io/instance": "stalwart"}
-APPLIER = ("_settings_job.py", "_jmap.py", "_stalwart_schema.py", "_stalwart_plan.py", "_validate.py")
+MODULE_UTILS = REPO / "plugins" / "module_utils"
+
+
+def applier_modules(name: str = "_settings_job.py", found: set | None = None) -> set[str]:
+    """The entrypoint and every collection module it imports, transitively (what the ConfigMap must carry)."""
+    found = set() if found is None else found
+    found.add(name)
+    text = (MODULE_UTILS / name).read_text()
+    for module in re.findall(r"^\s*from ansible_collections\.openova\.stalwart\.plugins\.module_utils(?:\.(\w+))? import (\w+)",
+                             text, re.M):
+        file = f"{module[0] or module[1]}.py"
+        if file not in found:
+            applier_modules(file, found)
+    return found
+
+
+APPLIER = tuple(sorted(applier_modules()))
 
 
 def render(tmp: pathlib.Path, out: pathlib.Path, extra: dict | None = None):
@@ -139,7 +155,7 @@ def test_job_and_what_it_needs_are_valid_restricted_and_hold_no_secret(rendered,
     assert volumes["applier"]["configMap"]["name"] == configmap["metadata"]["name"]
     assert sorted(configmap["data"]) == sorted(("plan.ndjson",) + APPLIER)
     for name in APPLIER:  # the applier as the collection ships it, byte for byte
-        assert configmap["data"][name] == (REPO / "plugins" / "module_utils" / name).read_text()
+        assert configmap["data"][name] == (MODULE_UTILS / name).read_text()
 
 
 def test_network_policies_let_the_job_reach_stalwart_http_only(rendered):
