@@ -352,11 +352,14 @@ def kustomize(directory: pathlib.Path) -> list[dict]:
     return [d for d in yaml.safe_load_all(built.stdout) if d]
 
 
+def key(doc: dict) -> tuple[str, str, str]:
+    return doc["kind"], doc["metadata"].get("namespace", ""), doc["metadata"]["name"]
+
+
 def test_both_kustomizations_build_with_kustomize(rendered):
     for top in ("kubernetes", "secrets"):
         built = kustomize(rendered / top)
         files = [d for d in load_documents(rendered / top) if d.get("kind") != "Kustomization"]
-        key = lambda d: (d["kind"], d["metadata"].get("namespace", ""), d["metadata"]["name"])  # noqa: E731
         assert sorted(map(key, built)) == sorted(map(key, files))
         assert sorted(built, key=key) == sorted(files, key=key)
     configmap = next(d for d in kustomize(rendered / "kubernetes")
