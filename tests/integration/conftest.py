@@ -27,7 +27,7 @@ SHARED = pathlib.Path(__file__).resolve().parents[2].parent / "shared"
 MODULE_SECONDS = {
     "test_dkim_rotate_apply": 255, "test_stalwart_role_render": 190, "test_dns": 130, "test_stalwart_role_apply": 125,
     "test_stalwart_settings": 120, "test_dkim_rotate": 120, "test_k8s_check_mode": 100, "test_day2_backup": 95,
-    "test_cnpg_apply": 90, "test_day2_upgrade": 85, "test_kube_server": 85, "test_site_render": 75,
+    "test_cnpg_apply": 90, "test_k8s_manifests": 75, "test_day2_upgrade": 85, "test_kube_server": 85, "test_site_render": 75,
     "test_stalwart_dkim_shards": 65, "test_mail_smoke_test": 50, "test_day2_teardown": 45, "test_dkim_key": 45,
     "test_minio_s3": 45, "test_inject": 45, "test_bad_input": 30, "test_render_modes": 20, "test_stalwart_config": 40,
     "test_galaxy_build": 10, "test_site_dns": 20,

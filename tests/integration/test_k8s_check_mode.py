@@ -13,7 +13,7 @@ def label(write):
     return f"{write.kind} {write.namespace or ''}/{write.name}"
 
 
-WOULD = "openova.stalwart._k8s : Would be created after its Namespace or CRD (check mode)"
+APPLY = "openova.stalwart._k8s : Server-side apply what would change, then wait"
 
 
 def test_check_mode_before_the_first_converge(kube_factory, shared_dir, tmp_path):
@@ -23,7 +23,7 @@ def test_check_mode_before_the_first_converge(kube_factory, shared_dir, tmp_path
 
     check = ok(converge(tmp_path / "check", kube, operators, check=True, diff=True))
     assert kube.counters()["writes"] == 0 and kube.counters()["mutating_requests"] == 0
-    would = [item["item"] for host in check.task_results(WOULD) for item in host.get("results", [])]
+    would = [name for host in check.task_results(APPLY) for name in host.get("would_create", [])]
     assert "Cluster mail/stalwart-db" in would and "Tenant mail/stalwart-s3" in would, would
     assert "Deployment cnpg-system/cnpg-controller-manager" in would, would
     assert check.changed > 0

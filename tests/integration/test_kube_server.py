@@ -55,6 +55,14 @@ def test_server_side_apply_merge_semantics():
     now = {"metadata": {"name": "a"}, "data": {"x": "9"}}
     merged = kube_patch.server_side_apply(live, before, now)
     assert merged == {"metadata": {"name": "a", "labels": {"theirs": "2"}}, "data": {"x": "9", "o": "3"}}
+    # A field another applier sets too stays when one of them stops applying it: it is still owned.
+    shared = kube_patch.server_side_apply(live, before, now, [{"data": {"y": "2"}}])
+    assert shared["data"] == {"x": "9", "y": "2", "o": "3"}
+    # Only the object's own apiVersion/kind are not fields; an embedded kind or a pod template's metadata are.
+    assert kube_patch.fields_v1({"apiVersion": "v1", "kind": "X", "metadata": {"name": "a", "labels": {"l": "1"}},
+                                 "spec": {"names": {"kind": "Y"}, "template": {"metadata": {"name": "t"}}}}) == {
+        "f:metadata": {"f:labels": {"f:l": {}}},
+        "f:spec": {"f:names": {"f:kind": {}}, "f:template": {"f:metadata": {"f:name": {}}}}}
     assert kube_patch.apply_conflicts({"data": {"x": "9"}}, live, {"other": {"data": {"x": "1"}}}) == [("other", ".data.x")]
     assert kube_patch.strategic_merge_patch({"a": {"b": 1, "c": 2}}, {"a": {"$patch": "replace", "d": 3}}) == {"a": {"d": 3}}
     assert kube_patch.merge_patch({"a": [1, 2], "b": 1}, {"a": [3], "b": None}) == {"a": [3]}
@@ -218,6 +226,11 @@ def test_server_side_apply(kube):
     assert code == 409 and 'conflict with "one"' in err["message"]
     code, forced = call(kube, "PATCH", path + "?fieldManager=two&force=true", configmap("a", x="2"), APPLY)
     assert code == 200 and forced["data"]["x"] == "2"
+    # Forced, the field moved: "one" owns it no more, so it goes when "two" stops applying it.
+    owners = {e["manager"]: e["fieldsV1"] for e in forced["metadata"]["managedFields"]}
+    assert owners["one"] == {} and owners["two"] == {"f:data": {"f:x": {}}}
+    code, released = call(kube, "PATCH", path + "?fieldManager=two", configmap("a", y="3"), APPLY)
+    assert "x" not in released["data"]
 
 
 def test_dry_run_stores_nothing(kube):

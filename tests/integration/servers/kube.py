@@ -559,17 +559,25 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
         if existing is None and ctx.sub:
             raise _not_found(ctx.rtype, ctx.name)
         applied_configs = self._applied.get(existing["metadata"]["uid"], {}) if existing else {}
-        if existing is not None and ctx.query.get("force") not in ("true", "1"):
+        taken: dict[str, dict] = {}
+        if existing is not None:
             conflicts = kube_patch.apply_conflicts(
                 applied, existing, {m: c for m, c in applied_configs.items() if m != manager})
-            if conflicts:
+            if conflicts and ctx.query.get("force") in ("true", "1"):
+                # Forced: the fields in conflict move to this manager; the others no longer own them.
+                for other, field in conflicts:
+                    config = taken.setdefault(other, kube_patch.clone(applied_configs[other]))
+                    kube_patch.remove_path(config, tuple(field[1:].split(".")))
+                applied_configs = {**applied_configs, **taken}
+            elif conflicts:
                 text = "; ".join(f'conflict with "{m}": {f}' for m, f in conflicts)
                 raise KubeError(409, "Conflict", f"Apply failed with {len(conflicts)} conflict(s): {text}",
                                 {"causes": [{"reason": "FieldManagerConflict", "message": f'conflict with "{m}"',
                                              "field": f} for m, f in conflicts]})
         current = self._out(ctx.rtype, existing) if existing else {"metadata": {}}
-        obj = kube_patch.server_side_apply(current, applied_configs.get(manager), applied)
-        changed, stored = self._commit(ctx, obj, existing, manager, applied=applied)
+        obj = kube_patch.server_side_apply(current, applied_configs.get(manager), applied,
+                                           [c for m, c in applied_configs.items() if m != manager])
+        changed, stored = self._commit(ctx, obj, existing, manager, applied=applied, taken=taken)
         return (201 if existing is None else 200), self._out(ctx.rtype, stored), changed
 
     def _delete(self, ctx: _Ctx, payload: t.Any, headers: t.Mapping[str, str]) -> tuple[int, dict, bool]:
@@ -651,7 +659,7 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
 
     # -- the one place where stored state changes ---------------------------------------------------
     def _commit(self, ctx: _Ctx, obj: dict, existing: dict | None, manager: str,  # pylint: disable=too-many-arguments
-                applied: dict | None = None, validate: bool = True) -> tuple[bool, dict]:
+                applied: dict | None = None, validate: bool = True, taken: dict[str, dict] | None = None) -> tuple[bool, dict]:
         rtype = ctx.rtype
         meta = obj["metadata"]
         name = meta.get("name", "")
@@ -685,7 +693,7 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
         uid = (existing or {}).get("metadata", {}).get("uid") or str(uuid.uuid4())
         configs = self._applied.get(uid, {})
         content_changed = existing is None or _comparable(existing) != _comparable(obj)
-        apply_changed = applied is not None and configs.get(manager) != applied
+        apply_changed = applied is not None and configs.get(manager) != applied or bool(taken)
         if not (content_changed or apply_changed):
             return False, existing  # a no-op: same resourceVersion, nothing stored, nothing counted
         # Only now: an object equal to the stored one passed these checks when it was stored.
@@ -700,6 +708,9 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
         if applied is not None:
             fields = kube_patch.fields_v1(applied)
             entries = [e for e in meta.get("managedFields") or [] if e.get("manager") != manager]
+            for entry in entries:
+                if entry.get("manager") in (taken or {}) and entry.get("operation") == "Apply":
+                    entry["fieldsV1"] = kube_patch.fields_v1(taken[entry["manager"]])
             entries.append({"manager": manager, "operation": "Apply", "apiVersion": rtype.api_version,
                             "time": _now(), "fieldsType": "FieldsV1", "fieldsV1": fields})
             meta["managedFields"] = entries
@@ -708,7 +719,8 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
                 meta.pop("resourceVersion", None)
             return True, obj
         if applied is not None:
-            self._applied.setdefault(uid, {})[manager] = applied
+            self._applied.setdefault(uid, {}).update(taken or {})
+            self._applied[uid][manager] = applied
         self._store(rtype, obj)
         return True, obj
 

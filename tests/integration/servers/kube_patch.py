@@ -89,6 +89,11 @@ def _remove(obj: dict, path: Path) -> None:
             break
 
 
+def remove_path(obj: dict, path: Path) -> None:
+    """Remove the field at ``path`` (and the maps it leaves empty)."""
+    _remove(obj, path)
+
+
 def _merge_applied(target: t.Any, applied: t.Any) -> t.Any:
     if isinstance(target, dict) and isinstance(applied, dict):
         result = dict(target)
@@ -98,12 +103,15 @@ def _merge_applied(target: t.Any, applied: t.Any) -> t.Any:
     return clone(applied)
 
 
-def server_side_apply(current: dict, previous: dict | None, applied: dict) -> dict:
+def server_side_apply(current: dict, previous: dict | None, applied: dict, others: t.Iterable[dict] = ()) -> dict:
     """Merge a field manager's applied configuration into the live object: the fields it set before and
-    no longer sets are removed, the fields it sets take its values, every other field stays."""
+    no longer sets are removed (unless another applier's configuration sets them too: they own them still),
+    the fields it sets take its values, every other field stays."""
     result = clone(current)
     if previous:
         dropped = set(leaf_paths(previous)) - set(leaf_paths(applied))
+        for config in others:
+            dropped -= set(leaf_paths(config))
         for path in sorted(dropped, key=len, reverse=True):
             if not path[:1] == ("metadata",) or path[:2] in (("metadata", "labels"), ("metadata", "annotations")):
                 _remove(result, path)
@@ -122,18 +130,20 @@ def apply_conflicts(applied: dict, live: dict, others: dict[str, dict]) -> list[
     return conflicts
 
 
-def fields_v1(applied: t.Any) -> dict:
-    """The managedFields ``fieldsV1`` set of an applied configuration."""
+def fields_v1(applied: t.Any, top: bool = True) -> dict:
+    """The managedFields ``fieldsV1`` set of an applied configuration. Only the object's own apiVersion and kind
+    are left out, and of its metadata only what an applier sets (labels, annotations) is tracked: an embedded
+    ``kind`` (a CRD's spec.names.kind) or a pod template's metadata are fields like any other."""
     if not isinstance(applied, dict):
         return {}
     out: dict = {}
     for key, value in applied.items():
-        if key in ("apiVersion", "kind") or (key == "metadata" and not isinstance(value, dict)):
+        if top and (key in ("apiVersion", "kind") or (key == "metadata" and not isinstance(value, dict))):
             continue
-        if key == "metadata":
+        if top and key == "metadata":
             value = {k: v for k, v in value.items() if k in ("labels", "annotations")}
             if not value:
                 continue
         # Lists are atomic here, so a list is owned as one field.
-        out[f"f:{key}"] = fields_v1(value) if isinstance(value, dict) else {}
+        out[f"f:{key}"] = fields_v1(value, top=False) if isinstance(value, dict) else {}
     return out
