@@ -9,6 +9,8 @@ Threaded stdlib HTTP server on 127.0.0.1 with Basic auth:
 - ``/set`` rejects what Stalwart rejects: unknown types/properties, wrong value types and enum values, writes to
   ``serverSet``/``immutable`` properties (``invalidProperties``), missing required values and dangling object ids
   (``validationFailed``), and destroying an object another one links to (``objectIsLinked``). Secrets read back masked.
+- ``x:Action/set`` runs as Stalwart runs it: each create, checked against the ``x:Action`` variants, is an action
+  performed at once and never stored (``actions`` lists them); updates and destroys fail.
 - State is kept between requests; ``set_calls``, ``set_log`` and ``requests`` let tests count writes.
 
 Extend it with more methods through ``register_method(name, handler)`` (handler(args, request) -> result dict).
@@ -70,6 +72,7 @@ class JmapServer:
         self.requests = 0
         self.set_calls = 0
         self.set_log: list[tuple[str, dict]] = []
+        self.actions: list[dict] = []  # x:Action creates performed, in order
         # Fault injection: HTTP statuses to answer (one per request) before serving, and a per-request delay.
         self.fail_statuses: list[int] = []
         self.delay = 0.0
@@ -177,6 +180,7 @@ class JmapServer:
             self.store.clear()
             self.requests = self.set_calls = 0
             self.set_log.clear()
+            self.actions.clear()
             self.fail_statuses.clear()
             self.delay = 0.0
 
@@ -266,7 +270,31 @@ class JmapServer:
             obj = self.schema.canonical(obj)
         except KeyError:
             raise MethodError("unknownMethod", f"unknown object {obj}") from None
+        if obj == "x:Action" and verb == "set":
+            return self._action_set(args, ctx)
         return getattr(self, f"_{verb}")(obj, args, ctx)
+
+    def _action_set(self, args: dict, ctx: dict) -> dict:
+        """Stalwart 0.16's x:Action/set (crates/jmap/src/registry/mapping/action.rs): a create is checked like any
+        object, then performed and answered with an id; nothing is stored; updates and destroys always fail."""
+        self.set_calls += 1
+        self.set_log.append(("x:Action", copy.deepcopy(args)))
+        result: dict[str, t.Any] = {"oldState": "0", "newState": "1"}
+        created, not_created = {}, {}
+        for cid, value in (args.get("create") or {}).items():
+            error = self._check("x:Action", value, ctx, update=False)
+            if error:
+                not_created[cid] = error
+                continue
+            self.actions.append(copy.deepcopy(value))
+            created[cid] = {"id": str(int(time.time()))}
+        not_updated = {oid: {"type": "forbidden", "description": "Actions cannot be updated"} for oid in args.get("update") or {}}
+        not_destroyed = {oid: {"type": "forbidden", "description": "Actions cannot be destroyed"} for oid in args.get("destroy") or []}
+        for key, value in (("created", created), ("notCreated", not_created), ("notUpdated", not_updated),
+                           ("notDestroyed", not_destroyed)):
+            if value:
+                result[key] = value
+        return result
 
     # -------------------------------------------------------------- objects
 
