@@ -31,6 +31,12 @@ DMARC_POLICIES = ("none", "quarantine", "reject")
 MTA_STS_LABEL = "mta-sts"
 AUTOCONFIG_LABELS = ("autoconfig", "autodiscover")
 WEB_LABELS = (MTA_STS_LABEL,) + AUTOCONFIG_LABELS
+# The SRV records of HTTPS services (JMAP, Outlook autodiscover) point at autodiscover.<domain>, a web name: an SRV
+# target must resolve to the address serving the service (the Ingress/Gateway), and may not be an alias (RFC 2782).
+WEB_SRV_TARGET_LABEL = "autodiscover"
+
+# (name, rtype) -> presentation-format values: resolves the host names load balancers report (AWS NLB/ELB).
+Lookup = t.Callable[[str, str], t.List[str]]
 
 # Record kinds, each with its own TTL override key.
 KINDS = ("mx", "spf", "dkim", "dmarc", "tlsrpt", "mta_sts", "srv", "autoconfig", "caa", "tlsa", "host")
@@ -289,6 +295,34 @@ def tlsa_311(pem: str, option: str) -> str:
     return f"3 1 1 {hashlib.sha256(spki).hexdigest()}"
 
 
+# -- load balancer addresses (Kubernetes status) -----------------------------------------------------------
+def load_balancer_address(objects: t.Iterable[t.Mapping[str, t.Any]]) -> dict[str, t.Any]:
+    """The address a Service or Ingress (``status.loadBalancer.ingress``) or a Gateway (``status.addresses``) reports.
+
+    Returns ``{"ipv4": [...], "ipv6": [...], "hostname": "..."}`` (``hostname`` the first one reported, AWS NLB/ELB
+    report one instead of addresses), or ``{}`` while there is none yet.
+    """
+    ips: set[str] = set()
+    hostnames: list[str] = []
+    for obj in objects or []:
+        status = (obj or {}).get("status") or {}
+        for entry in (status.get("loadBalancer") or {}).get("ingress") or []:
+            if entry.get("ip"):
+                ips.add(str(entry["ip"]))
+            elif entry.get("hostname"):
+                hostnames.append(str(entry["hostname"]))
+        for entry in status.get("addresses") or []:
+            kind, value = entry.get("type") or "IPAddress", entry.get("value")
+            if value and kind == "IPAddress":
+                ips.add(str(value))
+            elif value and kind == "Hostname":
+                hostnames.append(str(value))
+    if not ips and not hostnames:
+        return {}
+    return {"ipv4": sorted(ip for ip in ips if ":" not in ip), "ipv6": sorted(ip for ip in ips if ":" in ip),
+            "hostname": hostnames[0].rstrip(".").lower() if hostnames else ""}
+
+
 # -- the record set ---------------------------------------------------------------------------------------
 @dataclasses.dataclass
 class Settings:
@@ -298,6 +332,12 @@ class Settings:
     mail_host: str
     mail_host_ipv4: list[str] = dataclasses.field(default_factory=list)
     mail_host_ipv6: list[str] = dataclasses.field(default_factory=list)
+    # A host name the mail load balancer is known by: resolved (the mail host is an MX target, never an alias).
+    mail_host_hostname: str | None = None
+    # The address serving HTTPS for the web names (the Ingress/Gateway): IPs, and/or a host name (CNAME target).
+    web_ipv4: list[str] = dataclasses.field(default_factory=list)
+    web_ipv6: list[str] = dataclasses.field(default_factory=list)
+    web_hostname: str | None = None
     mail_host_zone: str | None = None
     dkim_records: list[dict[str, t.Any]] = dataclasses.field(default_factory=list)
     ttl: int = 3600
@@ -321,6 +361,8 @@ class Settings:
     kinds: list[str] | None = None
     # Check mode: a DKIM record without a public key (dkim_key has not generated it yet) gets a placeholder value.
     dkim_pending: bool = False
+    # Resolves mail_host_hostname and web_hostname where an address is needed (None: such a host name is refused).
+    resolve: Lookup | None = None
 
 
 # service label, port, published by default (RFC 6186, RFC 8314, RFC 8620 2.2, Microsoft autodiscover)
@@ -333,6 +375,8 @@ SRV_SERVICES = {
     "imap": ("_imap._tcp", 143, False),
 }
 SRV_DEFAULTS = {key: spec[2] for key, spec in SRV_SERVICES.items()}
+# Served over HTTPS (behind the Ingress/Gateway): their target is a web name; the others point at the mail host.
+WEB_SRV_SERVICES = ("jmap", "autodiscover")
 
 
 def in_zone(name: str, zone: str) -> bool:
@@ -466,6 +510,63 @@ def _txt_value(record: t.Mapping[str, t.Any]) -> str:
     return txt_quote(record["txt_value"])
 
 
+def resolve_hostname(settings: Settings, hostname: str, option: str, why: str) -> tuple[list[str], list[str]]:
+    """The A and AAAA addresses of a load balancer's host name; a name that has none is an error naming ``option``."""
+    if settings.resolve is None:
+        raise ValueError(f"{option}: {hostname} is {why}, which may not be an alias (RFC 2181 10.3, RFC 2782): its"
+                         " addresses are published, and resolving it needs the Python library dnspython")
+    found: dict[str, list[str]] = {}
+    for rtype, version in (("A", 4), ("AAAA", 6)):
+        try:
+            values = settings.resolve(hostname, rtype)
+        except ValueError as exc:
+            raise ValueError(f"{option}: {exc}") from None
+        found[rtype] = [_validate.ip_address(v, f"{option} ({hostname} {rtype})", version) for v in values]
+    if not found["A"] and not found["AAAA"]:
+        raise ValueError(f"{option}: {hostname} does not resolve to an address (no A or AAAA record); it is {why},"
+                         " which may not be an alias (RFC 2181 10.3, RFC 2782), so its addresses are published")
+    return found["A"], found["AAAA"]
+
+
+def _addresses(settings: Settings, prefix: str, ipv4: t.Sequence[str], ipv6: t.Sequence[str], hostname: str | None,
+               why: str) -> tuple[list[str], list[str]]:
+    """The given addresses plus those ``hostname`` resolves to, validated, sorted (``prefix``: option name stem)."""
+    v4 = {_validate.ip_address(a, f"{prefix}_ipv4[{i}]", 4) for i, a in enumerate(ipv4 or [])}
+    v6 = {_validate.ip_address(a, f"{prefix}_ipv6[{i}]", 6) for i, a in enumerate(ipv6 or [])}
+    if hostname:
+        name = _validate.domain(hostname, f"{prefix}_hostname", min_labels=1)
+        more4, more6 = resolve_hostname(settings, name, f"{prefix}_hostname", why)
+        v4.update(more4)
+        v6.update(more6)
+    return sorted(v4), sorted(v6)
+
+
+class _WebAddress:
+    """Records of the web names: a CNAME to ``web_hostname`` where an alias is legal, else its addresses (resolved
+    once, when first needed) and the given ``web_ipv4``/``web_ipv6``. No address known: no record."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.hostname = _validate.domain(settings.web_hostname, "web_hostname", min_labels=1) \
+            if settings.web_hostname else None
+        self.given = _addresses(settings, "web", settings.web_ipv4, settings.web_ipv6, None, "")
+        self._resolved: tuple[list[str], list[str]] | None = None
+
+    def addresses(self) -> tuple[list[str], list[str]]:
+        if self.hostname is None:
+            return self.given
+        if self._resolved is None:
+            self._resolved = _addresses(self.settings, "web", self.settings.web_ipv4, self.settings.web_ipv6,
+                                        self.hostname, "the target of an SRV record (JMAP, autodiscover)")
+        return self._resolved
+
+    def records(self, name: str, alias_ok: bool) -> list[tuple[str, list[str]]]:
+        if alias_ok and self.hostname and self.hostname != name:
+            return [("CNAME", [f"{self.hostname}."])]
+        v4, v6 = self.addresses()
+        return [(rtype, values) for rtype, values in (("A", v4), ("AAAA", v6)) if values]
+
+
 def compute(settings: Settings) -> list[RRset]:
     """Return every managed rrset, sorted by zone and name; raises ``ValueError`` naming the option at fault."""
     _check_settings(settings)
@@ -474,6 +575,9 @@ def compute(settings: Settings) -> list[RRset]:
     spf_global = spf_terms(settings.spf_mechanisms, "spf_mechanisms")
     dkim = _dkim_by_domain(settings, {d[0] for d in domains})
     mta = settings.mta_sts or {}
+    mail_v4, mail_v6 = _addresses(settings, "mail_host", settings.mail_host_ipv4, settings.mail_host_ipv6,
+                                  settings.mail_host_hostname, "an MX and SRV target")
+    web = _WebAddress(settings)
     rrsets: list[RRset] = []
 
     def add(zone: str, dom: str, kind: str, name: str, rtype: str, values: t.Iterable[str],
@@ -510,21 +614,34 @@ def compute(settings: Settings) -> list[RRset]:
         if rua:
             add(zone, dom, "tlsrpt", f"_smtp._tls.{dom}", "TXT", [txt_quote(tlsrpt_record(rua, dom, "tlsrpt_rua"))])
 
+        # Web names (served over HTTPS behind the Ingress/Gateway): name -> record kind; SRV targets need addresses.
+        web_names: dict[str, str] = {}
+        srv_targets: set[str] = set()
         if mta.get("enabled", True):
             policy = mta_sts_policy([host], entry.get("mta_sts_mode") or mta.get("mode", "enforce"),
                                     mta.get("max_age", 604800))
             add(zone, dom, "mta_sts", f"_mta-sts.{dom}", "TXT", [txt_quote(f"v=STSv1; id={mta_sts_id(policy)}")])
-            if host != f"mta-sts.{dom}":
-                add(zone, dom, "mta_sts", f"mta-sts.{dom}", "CNAME", [f"{host}."])
-
-        for key, (label, port, default) in SRV_SERVICES.items():
-            if settings.srv.get(key, default):
-                add(zone, dom, "srv", f"{label}.{dom}", "SRV", [f"0 1 {port} {host}."])
+            web_names[f"{MTA_STS_LABEL}.{dom}"] = "mta_sts"
 
         if settings.autoconfig:
             for label in AUTOCONFIG_LABELS:
-                if host != f"{label}.{dom}":
-                    add(zone, dom, "autoconfig", f"{label}.{dom}", "CNAME", [f"{host}."])
+                web_names[f"{label}.{dom}"] = "autoconfig"
+
+        web_target = f"{WEB_SRV_TARGET_LABEL}.{dom}"
+        for key, (label, port, default) in SRV_SERVICES.items():
+            if settings.srv.get(key, default):
+                target = web_target if key in WEB_SRV_SERVICES and web_target != host else host
+                if target != host:
+                    srv_targets.add(target)
+                    web_names.setdefault(target, "srv")
+                add(zone, dom, "srv", f"{label}.{dom}", "SRV", [f"0 1 {port} {target}."])
+
+        for name, kind in sorted(web_names.items()):
+            if name == host:
+                continue  # the mail host's own records (below) hold it
+            rtype_values = web.records(name, alias_ok=name not in srv_targets and name != zone)
+            for rtype, values in rtype_values:
+                add(zone, dom, kind, name, rtype, values)
 
         if settings.caa_issuers:
             values = [f'0 issue "{_validate.domain(ca, "caa_issuers", min_labels=1)}"' for ca in settings.caa_issuers]
@@ -533,7 +650,7 @@ def compute(settings: Settings) -> list[RRset]:
             add(zone, dom, "caa", dom, "CAA", values)
 
     rrsets.extend(_dmarc_authorizations(settings, domains, rrsets))
-    rrsets.extend(_host_rrsets(settings, host, [d[1] for d in domains], {d[0] for d in domains}))
+    rrsets.extend(_host_rrsets(settings, host, [d[1] for d in domains], {d[0] for d in domains}, mail_v4, mail_v6))
     _check_conflicts(rrsets)
     if settings.kinds is not None:
         rrsets = [r for r in rrsets if r.kind in settings.kinds]
@@ -576,10 +693,9 @@ def _dmarc_authorizations(settings: Settings, domains: list, rrsets: list[RRset]
     return list(found.values())
 
 
-def _host_rrsets(settings: Settings, host: str, zones: list[str], domains: set[str]) -> list[RRset]:
+def _host_rrsets(settings: Settings, host: str, zones: list[str], domains: set[str], v4: list[str],
+                 v6: list[str]) -> list[RRset]:
     zone = _host_zone(settings, host, zones)
-    v4 = sorted({_validate.ip_address(a, f"mail_host_ipv4[{i}]", 4) for i, a in enumerate(settings.mail_host_ipv4)})
-    v6 = sorted({_validate.ip_address(a, f"mail_host_ipv6[{i}]", 6) for i, a in enumerate(settings.mail_host_ipv6)})
     if zone is None:
         if v4 or v6 or settings.tlsa_public_key:
             raise ValueError(f"mail_host_zone: {host} is in none of the zones of domains; name the zone it is in"

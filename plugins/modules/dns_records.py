@@ -76,11 +76,12 @@ options:
         description: MTA-STS mode of this domain, replacing O(mta_sts.mode).
         type: str
   mail_host:
-    description: The FQDN of the mail host (C(stalwart_hostname)); MX, SRV and CNAME records point at it.
+    description:
+      - The FQDN of the mail host (C(stalwart_hostname)); the MX and the SMTP/IMAP SRV records point at it.
     type: str
     required: true
   mail_host_ipv4:
-    description: IPv4 addresses of the mail host, published as its A rrset.
+    description: IPv4 addresses of the mail host (the mail load balancer), published as its A rrset.
     type: list
     elements: str
     default: []
@@ -89,6 +90,43 @@ options:
     type: list
     elements: str
     default: []
+  mail_host_hostname:
+    description:
+      - A host name the mail load balancer reports instead of an address (AWS NLB/ELB). The mail host is an MX
+        and SRV target, which may not be an alias (RFC 2181 10.3, RFC 2782), so the name is resolved (O(resolvers))
+        and its addresses are published as the mail host's A/AAAA, next to O(mail_host_ipv4)/O(mail_host_ipv6).
+      - A name that does not resolve fails the task, naming this option.
+    type: str
+  web_ipv4:
+    description:
+      - IPv4 addresses of what serves HTTPS for the web names (the Ingress or Gateway), which are C(mta-sts.),
+        C(autoconfig.) and C(autodiscover.<domain>), the last also the target of the JMAP and autodiscover SRV
+        records.
+      - With no web address (O(web_ipv4), O(web_ipv6), O(web_hostname)) the web names get no record.
+    type: list
+    elements: str
+    default: []
+  web_ipv6:
+    description: IPv6 addresses of what serves HTTPS for the web names (see O(web_ipv4)).
+    type: list
+    elements: str
+    default: []
+  web_hostname:
+    description:
+      - A host name the Ingress or Gateway load balancer reports (AWS NLB/ELB). The web names become CNAMEs to
+        it, except SRV targets (C(autodiscover.<domain>) while the JMAP or autodiscover SRV record is published),
+        which may not be aliases and get the addresses it resolves to (O(resolvers)).
+      - A name that does not resolve, where it must, fails the task naming this option.
+    type: str
+  resolvers:
+    description: Recursive resolvers that resolve O(mail_host_hostname) and O(web_hostname); empty uses the system's.
+    type: list
+    elements: str
+    default: []
+  resolver_port:
+    description: Port of O(resolvers).
+    type: int
+    default: 53
   mail_host_zone:
     description:
       - The zone holding the mail host's own records (A, AAAA, HELO SPF, TLSA).
@@ -401,7 +439,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.openova.stalwart.plugins.module_utils import _dns_records, _rfc2136
+from ansible_collections.openova.stalwart.plugins.module_utils import _dns_records, _dns_verify, _rfc2136
 from ansible_collections.openova.stalwart.plugins.module_utils._files import read_text, write_atomic
 
 DMARC = {
@@ -428,6 +466,12 @@ def argument_spec() -> dict:
         mail_host=dict(type="str", required=True),
         mail_host_ipv4=dict(type="list", elements="str", default=[]),
         mail_host_ipv6=dict(type="list", elements="str", default=[]),
+        mail_host_hostname=dict(type="str"),
+        web_ipv4=dict(type="list", elements="str", default=[]),
+        web_ipv6=dict(type="list", elements="str", default=[]),
+        web_hostname=dict(type="str"),
+        resolvers=dict(type="list", elements="str", default=[]),
+        resolver_port=dict(type="int", default=53),
         mail_host_zone=dict(type="str"),
         dkim_records=dict(type="list", elements="dict", default=[]),
         ttl=dict(type="int", default=3600),
@@ -458,10 +502,20 @@ def argument_spec() -> dict:
     return spec
 
 
+def resolver(params: dict) -> _dns_records.Lookup | None:
+    """The lookup that resolves load balancer host names, when one is given (dnspython is needed only then)."""
+    if not (params["mail_host_hostname"] or params["web_hostname"]) or not _dns_verify.HAS_DNSPYTHON:
+        return None
+    return _dns_verify.resolver_lookup(_dns_verify.make_resolver(params["resolvers"] or None, params["resolver_port"],
+                                                                 params["timeout"]))
+
+
 def settings(params: dict, check_mode: bool = False) -> _dns_records.Settings:
     return _dns_records.Settings(
         domains=params["domains"], mail_host=params["mail_host"], mail_host_ipv4=params["mail_host_ipv4"],
-        mail_host_ipv6=params["mail_host_ipv6"], mail_host_zone=params["mail_host_zone"],
+        mail_host_ipv6=params["mail_host_ipv6"], mail_host_hostname=params["mail_host_hostname"],
+        web_ipv4=params["web_ipv4"], web_ipv6=params["web_ipv6"], web_hostname=params["web_hostname"],
+        resolve=resolver(params), mail_host_zone=params["mail_host_zone"],
         dkim_records=params["dkim_records"], ttl=params["ttl"], ttls=params["ttls"],
         mx_preference=params["mx_preference"], spf_mechanisms=params["spf_mechanisms"], spf_all=params["spf_all"],
         helo_spf=params["helo_spf"], dmarc=params["dmarc"], tlsrpt_rua=params["tlsrpt_rua"],

@@ -40,6 +40,7 @@ def role_play(bind, domains, tmp_path, dkim_keys=None, **role_vars):
         **bind.role_vars(),
         "dns_mail_host_ipv4": ["192.0.2.25"],
         "dns_mail_host_ipv6": ["2001:db8::25"],
+        "dns_web_ipv4": ["192.0.2.80"],
         "dns_verify_resolvers": [bind.host],
         "dns_verify_resolver_port": bind.port,
         "dns_verify_wait_timeout": 5,
@@ -119,6 +120,9 @@ def test_publish_three_domains(bind, published, tmp_path, playbook):
             assert (domain, kind) in kinds, (domain, kind)
     assert bind.query(MAIL_HOST, "A")[0].to_text() == "192.0.2.25"
     assert bind.query("example.com", "MX")[0].to_text() == f"10 {MAIL_HOST}."
+    # The web names point at the Ingress, the HTTPS SRV records at one of them.
+    assert bind.query("mta-sts.example.com", "A")[0].to_text() == "192.0.2.80"
+    assert bind.query("_jmap._tcp.example.com", "SRV")[0].to_text() == "0 1 443 autodiscover.example.com."
     assert "v=spf1 mx -all" in bind.txt("example.net")
     # RSA-2048 keys are several character-strings in one record.
     rsa = bind.query("s1-rsa._domainkey.example.com", "TXT")
@@ -376,6 +380,9 @@ def test_render_mode_writes_zone_files_and_dnsendpoints_without_a_server(playboo
 
 def test_apply_mode_takes_the_mail_host_address_from_the_load_balancer(kube, playbook, tmp_path):
     kube.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mail"}})
+    # The ingress controller of the test server gives the Ingress an address of its own.
+    kube.seed({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "stalwart", "namespace": "mail"},
+               "spec": {"rules": [{"host": "mta-sts.example.org"}]}})
     kube.seed({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "stalwart-mail", "namespace": "mail"},
                "spec": {"type": "LoadBalancer", "ports": [{"name": "smtp", "port": 25}]},
                "status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.25"}, {"ip": "2001:db8::25"}]}}})
@@ -398,6 +405,65 @@ def test_apply_mode_takes_the_mail_host_address_from_the_load_balancer(kube, pla
     assert records.get((MAIL_HOST, "AAAA"), []) == sorted(ip for ip in ingress if ":" in ip)
     table = role_task(result, "Records to publish by hand")["msg"]
     assert any(line.startswith(f"{MAIL_HOST}.") and line.endswith(v4[0]) for line in table)
+    # The web names point at the Ingress (which serves HTTPS), not at the mail Service (which has no port 443).
+    web = [i["ip"] for i in kube.get("Ingress", "stalwart", "mail")["status"]["loadBalancer"]["ingress"]]
+    assert web and not set(web) & set(ingress)
+    for name in ("mta-sts.example.org", "autoconfig.example.org", "autodiscover.example.org"):
+        assert records[(name, "A")] == web, name
+    assert records[("_jmap._tcp.example.org", "SRV")] == ["0 1 443 autodiscover.example.org."]
+
+
+def _add_records(bind, zone, *records):
+    update = dns.update.UpdateMessage(zone, keyring=bind.keyring, keyname=bind.key_name)
+    for name, rtype, value in records:
+        update.replace(name + ".", 300, rtype, value)
+    assert dns.query.tcp(update, bind.host, port=bind.port, timeout=5).rcode() == 0
+
+
+def test_load_balancers_that_report_host_names(bind, kube_factory, playbook, tmp_path):
+    """AWS NLB/ELB report a host name: a CNAME where an alias is legal, its addresses (resolved) where it is not."""
+    kube = kube_factory(load_balancer_domain="lb.example.com")
+    for obj in ({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mail"}},
+                {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "stalwart-mail", "namespace": "mail"},
+                 "spec": {"type": "LoadBalancer", "ports": [{"name": "smtp", "port": 25}]}},
+                {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "stalwart", "namespace": "mail"},
+                 "spec": {"rules": [{"host": "mta-sts.lb.test"}]}}):
+        kube.seed(obj)
+    mail_lb = kube.get("Service", "stalwart-mail", "mail")["status"]["loadBalancer"]["ingress"][0]["hostname"]
+    web_lb = kube.get("Ingress", "stalwart", "mail")["status"]["loadBalancer"]["ingress"][0]["hostname"]
+    assert (mail_lb, web_lb) == ("service-stalwart-mail-mail.lb.example.com", "ingress-stalwart-mail.lb.example.com")
+    _add_records(bind, "example.com", (mail_lb, "A", "198.51.100.25"), (mail_lb, "AAAA", "2001:db8::1:25"),
+                 (web_lb, "A", "198.51.100.80"))
+    variables = {"openova_stalwart_mode": "apply", "openova_stalwart_kubeconfig": str(kube.kubeconfig),
+                 "dns_verify": False, "dns_mail_host_service_wait_timeout": 5, "dns_web_wait_timeout": 5}
+    # A zone of its own (the other tests publish addresses for example.org, which a CNAME could not replace).
+    variables["stalwart_hostname"] = "mail.lb.test"
+    play = role_play(bind, ["lb.test"], tmp_path, **variables)
+    for name in ("dns_mail_host_ipv4", "dns_mail_host_ipv6", "dns_web_ipv4"):
+        del play[0]["vars"][name]
+    result = playbook(play)
+    assert result.rc == 0, failures(result)
+    # The mail host is the MX target: its addresses, never an alias (RFC 2181 10.3).
+    assert [r.to_text() for r in bind.query("mail.lb.test", "A")] == ["198.51.100.25"]
+    assert [r.to_text() for r in bind.query("mail.lb.test", "AAAA")] == ["2001:db8::1:25"]
+    assert not bind.query("mail.lb.test", "CNAME")
+    # Web names: a CNAME to the Ingress load balancer; the SRV target its resolved addresses.
+    assert bind.query("mta-sts.lb.test", "CNAME")[0].to_text() == web_lb + "."
+    assert bind.query("autoconfig.lb.test", "CNAME")[0].to_text() == web_lb + "."
+    assert [r.to_text() for r in bind.query("autodiscover.lb.test", "A")] == ["198.51.100.80"]
+    assert not bind.query("autodiscover.lb.test", "CNAME")
+    assert bind.query("_jmap._tcp.lb.test", "SRV")[0].to_text() == "0 1 443 autodiscover.lb.test."
+
+    # A name that does not resolve: a clear error naming it, and nothing published.
+    update = dns.update.UpdateMessage("example.com", keyring=bind.keyring, keyname=bind.key_name)
+    update.delete(web_lb + ".")
+    assert dns.query.tcp(update, bind.host, port=bind.port, timeout=5).rcode() == 0
+    before = zone_dump(bind, "lb.test")
+    again = dict(variables, dns_mail_host_ipv4=["192.0.2.25"], dns_web_ipv4=[], dns_ttl=60)
+    failed = playbook(role_play(bind, ["lb.test"], tmp_path, **again))
+    assert failed.rc != 0
+    assert f"web_hostname: {web_lb} does not resolve to an address (no A or AAAA record)" in failures(failed)
+    assert zone_dump(bind, "lb.test") == before
 
 
 def test_role_argument_specs_mirror_the_defaults():

@@ -119,7 +119,7 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
     def __init__(self, workdir: str | pathlib.Path | None = None, crds: t.Iterable[dict] = (),
                  crd_dir: str | pathlib.Path | None = None, controllers: bool | dict[str, bool] = True,
                  controller_delay: float = 0.0, kubernetes_version: str = kube_schema.K8S_VERSION,
-                 pod_grace_seconds: float = 0.5):
+                 pod_grace_seconds: float = 0.5, load_balancer_domain: str | None = None):
         self.workdir = pathlib.Path(workdir) if workdir else pathlib.Path(tempfile.mkdtemp(prefix="kube-"))
         self.version = kubernetes_version
         self.token = secrets.token_urlsafe(24)
@@ -127,6 +127,7 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
         self.prefix = f"/k8s/clusters/{secrets.token_hex(4)}"
         self.controller_delay = controller_delay
         self.pod_grace_seconds = pod_grace_seconds
+        self.load_balancer_domain = load_balancer_domain
         self.enabled = {label: True for label in kube_controllers.CONTROLLERS}
         if isinstance(controllers, dict):
             self.enabled.update(controllers)

@@ -12,8 +12,10 @@ import json
 import secrets
 import typing as t
 
-# A documentation address (RFC 5737 TEST-NET-1): handed out as a load balancer IP, never contacted.
+# Documentation addresses (RFC 5737 TEST-NET-1): handed out as load balancer IPs, never contacted. The mail
+# LoadBalancer and the ingress controller have different ones, as in a cluster.
 LOAD_BALANCER_IP = "192.0.2.10"
+INGRESS_IP = "192.0.2.80"
 
 
 class ControllerAPI(t.Protocol):
@@ -26,6 +28,9 @@ class ControllerAPI(t.Protocol):
     def controller_ensure(self, obj: dict, owner: dict | None = None) -> None: ...
 
     pod_grace_seconds: float
+    # When set, load balancers report a host name under this domain instead of an IP, as AWS NLB/ELB do:
+    # <kind>-<name>-<namespace>.<domain>, e.g. service-stalwart-mail-mail.lb.example.com.
+    load_balancer_domain: str | None
 
     def controller_delete(self, api_version: str, kind: str, name: str, namespace: str | None = None,
                           grace: float = 0.0) -> None: ...
@@ -75,11 +80,27 @@ def namespace(api: ControllerAPI, obj: dict) -> None:
         api.controller_status(obj, {"phase": "Active"})
 
 
+def load_balancer_hostname(api: ControllerAPI, obj: dict) -> str | None:
+    """The host name a cloud load balancer of ``obj`` reports (``load_balancer_domain`` set), else None."""
+    if not api.load_balancer_domain:
+        return None
+    name, ns = _meta(obj)[:2]
+    return f"{obj['kind'].lower()}-{name}-{ns}.{api.load_balancer_domain}"
+
+
 def service(api: ControllerAPI, obj: dict) -> None:
     if (obj.get("spec") or {}).get("type") == "LoadBalancer":
-        api.controller_status(obj, {"loadBalancer": {"ingress": [{"ip": LOAD_BALANCER_IP, "ipMode": "VIP"}]}})
+        hostname = load_balancer_hostname(api, obj)
+        entry = {"hostname": hostname} if hostname else {"ip": LOAD_BALANCER_IP, "ipMode": "VIP"}
+        api.controller_status(obj, {"loadBalancer": {"ingress": [entry]}})
     else:
         api.controller_status(obj, {"loadBalancer": {}})
+
+
+def ingress(api: ControllerAPI, obj: dict) -> None:
+    """The ingress controller: the Ingress gets the address of its controller's load balancer."""
+    hostname = load_balancer_hostname(api, obj)
+    api.controller_status(obj, {"loadBalancer": {"ingress": [{"hostname": hostname} if hostname else {"ip": INGRESS_IP}]}})
 
 
 def pvc(api: ControllerAPI, obj: dict) -> None:
@@ -282,6 +303,7 @@ CONTROLLERS: dict[str, t.Callable[[ControllerAPI, dict], None]] = {
     "CustomResourceDefinition.apiextensions.k8s.io": crd,
     "Namespace": namespace,
     "Service": service,
+    "Ingress.networking.k8s.io": ingress,
     "PersistentVolumeClaim": pvc,
     "StatefulSet.apps": statefulset,
     "Deployment.apps": deployment,

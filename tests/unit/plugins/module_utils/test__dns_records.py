@@ -22,6 +22,18 @@ def by_key(rrsets):
     return {(x.name, x.rtype): x for x in rrsets}
 
 
+class FakeResolver:
+    """A resolver over a dict ((name, rtype) -> values) that records what it was asked."""
+
+    def __init__(self, answers):
+        self.answers = answers
+        self.asked = []
+
+    def __call__(self, name, rtype):
+        self.asked.append((name, rtype))
+        return list(self.answers.get((name, rtype), []))
+
+
 # -- MTA-STS ---------------------------------------------------------------------------------------------
 def test_mta_sts_policy_is_rfc8461_text_with_crlf():
     policy = r.mta_sts_policy(HOST, "enforce", 86400)
@@ -133,7 +145,8 @@ def test_default_record_set_of_one_domain():
             {"domain": "example.org", "selector": "s1-ed25519", "txt_strings": ["v=DKIM1; k=ed25519; p=AAAA"]},
             {"domain": "other.test", "selector": "s1-rsa", "txt_value": RSA_TXT}]
     rrsets = by_key(r.compute(settings(domains=[{"name": "Example.ORG."}], dkim_records=dkim,
-                                       mail_host_ipv4=["192.0.2.25"], mail_host_ipv6=["2001:DB8::25"])))
+                                       mail_host_ipv4=["192.0.2.25"], mail_host_ipv6=["2001:DB8::25"],
+                                       web_ipv4=["192.0.2.80"], web_ipv6=["2001:db8::80"])))
     assert rrsets[("example.org", "MX")].values == ("10 mail.example.org.",)
     spf = rrsets[("example.org", "TXT")]
     assert spf.values == ('"v=spf1 mx -all"',) and spf.owner == r.OWN_SPF
@@ -141,13 +154,15 @@ def test_default_record_set_of_one_domain():
     assert rrsets[("_smtp._tls.example.org", "TXT")].values == ('"v=TLSRPTv1; rua=mailto:postmaster@example.org"',)
     policy_id = r.mta_sts_id(r.mta_sts_policy(HOST))
     assert rrsets[("_mta-sts.example.org", "TXT")].values == (f'"v=STSv1; id={policy_id}"',)
-    assert rrsets[("mta-sts.example.org", "CNAME")].values == ("mail.example.org.",)
+    # Mail names point at the mail load balancer, web names (and the HTTPS SRV targets) at the Ingress.
     assert rrsets[("_submissions._tcp.example.org", "SRV")].values == ("0 1 465 mail.example.org.",)
     assert rrsets[("_imaps._tcp.example.org", "SRV")].values == ("0 1 993 mail.example.org.",)
-    assert rrsets[("_jmap._tcp.example.org", "SRV")].values == ("0 1 443 mail.example.org.",)
+    assert rrsets[("_jmap._tcp.example.org", "SRV")].values == ("0 1 443 autodiscover.example.org.",)
+    assert rrsets[("_autodiscover._tcp.example.org", "SRV")].values == ("0 1 443 autodiscover.example.org.",)
     assert ("_submission._tcp.example.org", "SRV") not in rrsets and ("_imap._tcp.example.org", "SRV") not in rrsets
-    assert rrsets[("autoconfig.example.org", "CNAME")].values == ("mail.example.org.",)
-    assert rrsets[("autodiscover.example.org", "CNAME")].values == ("mail.example.org.",)
+    for name in ("mta-sts.example.org", "autoconfig.example.org", "autodiscover.example.org"):
+        assert rrsets[(name, "A")].values == ("192.0.2.80",) and rrsets[(name, "AAAA")].values == ("2001:db8::80",)
+        assert (name, "CNAME") not in rrsets
     rsa = rrsets[("s1-rsa._domainkey.example.org", "TXT")].values[0]
     assert rsa.count('" "') == 1 and r.txt_join(rsa) == RSA_TXT
     assert rrsets[("s1-ed25519._domainkey.example.org", "TXT")].values == ('"v=DKIM1; k=ed25519; p=AAAA"',)
@@ -236,7 +251,8 @@ def test_tlsa_311_from_a_certificate_matches_the_spki_digest():
      r"^dkim_records\[0\]\.selector"),
     ({"dkim_records": [{"domain": "example.org", "selector": "s1", "txt_strings": ["x" * 256]}]},
      r"^dkim_records: s1\._domainkey\.example\.org has a character-string over 255 bytes"),
-    ({"domains": [{"name": "example.org"}, {"name": "mta-sts.example.org"}]}, r"^domains: mta-sts\.example\.org would be a CNAME"),
+    ({"domains": [{"name": "example.org"}, {"name": "mta-sts.example.org"}], "web_hostname": "lb.example.net",
+      "srv": {"jmap": False, "autodiscover": False}}, r"^domains: mta-sts\.example\.org would be a CNAME"),
 ])
 def test_bad_input_names_the_option(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -259,7 +275,8 @@ def test_as_dict_round_trip():
 
 
 def test_zonefiles_table_and_external_dns():
-    rrsets = r.compute(settings(mail_host_ipv4=["192.0.2.25"]))
+    rrsets = r.compute(settings(mail_host_ipv4=["192.0.2.25"], web_hostname="lb.example.net",
+                                resolve=FakeResolver({("lb.example.net", "A"): ["198.51.100.7"]})))
     files = r.zonefiles(rrsets)
     assert sorted(files) == ["example.net.zone", "example.org.zone", "mail.example.org.zone"]
     assert "example.org. 3600 IN MX 10 mail.example.org.\n" in files["example.org.zone"]
@@ -274,7 +291,8 @@ def test_zonefiles_table_and_external_dns():
     endpoint = {(e["dnsName"], e["recordType"]): e for o in objects for e in o["spec"]["endpoints"]}
     assert endpoint[("example.org", "MX")]["targets"] == ["10 mail.example.org."]
     assert endpoint[("example.org", "TXT")]["targets"] == ["v=spf1 mx -all"]
-    assert endpoint[("mta-sts.example.org", "CNAME")]["targets"] == ["mail.example.org"]
+    assert endpoint[("mta-sts.example.org", "CNAME")]["targets"] == ["lb.example.net"]
+    assert endpoint[("autodiscover.example.org", "A")]["targets"] == ["198.51.100.7"]
     assert all(o["apiVersion"] == "externaldns.k8s.io/v1alpha1" and o["kind"] == "DNSEndpoint" for o in objects)
 
 
@@ -361,3 +379,70 @@ def test_dkim_keys_not_generated_yet_are_pending_only_in_check_mode():
     assert rrsets[("s1-rsa._domainkey.example.org", "TXT")].values == ('"v=DKIM1; k=rsa; p=(generated on the real run)"',)
     assert rrsets[("s1-ed25519._domainkey.example.org", "TXT")].values == (
         '"v=DKIM1; k=ed25519; p=(generated on the real run)"',)
+
+
+# -- addresses: web names at the Ingress, mail names at the mail load balancer ----------------------------
+def test_load_balancer_host_names_are_aliases_only_where_an_alias_is_legal():
+    resolver = FakeResolver({("mail-lb.elb.example.net", "A"): ["198.51.100.25"],
+                             ("mail-lb.elb.example.net", "AAAA"): ["2001:db8::1:25"],
+                             ("web-lb.elb.example.net", "A"): ["198.51.100.80", "198.51.100.81"]})
+    rrsets = by_key(r.compute(settings(domains=[{"name": "example.org"}], mail_host_hostname="Mail-LB.elb.example.net.",
+                                       web_hostname="web-lb.elb.example.net", resolve=resolver)))
+    # The mail host is an MX and SRV target: never an alias (RFC 2181 10.3, RFC 2782), its addresses instead.
+    assert rrsets[(HOST, "A")].values == ("198.51.100.25",) and rrsets[(HOST, "AAAA")].values == ("2001:db8::1:25",)
+    assert (HOST, "CNAME") not in rrsets
+    assert rrsets[("example.org", "MX")].values == ("10 mail.example.org.",)
+    # Web names that are nobody's target: a CNAME to the load balancer's name.
+    assert rrsets[("mta-sts.example.org", "CNAME")].values == ("web-lb.elb.example.net.",)
+    assert rrsets[("autoconfig.example.org", "CNAME")].values == ("web-lb.elb.example.net.",)
+    # The JMAP and autodiscover SRV target: the addresses the name resolves to.
+    assert rrsets[("autodiscover.example.org", "A")].values == ("198.51.100.80", "198.51.100.81")
+    assert ("autodiscover.example.org", "CNAME") not in rrsets and ("autodiscover.example.org", "AAAA") not in rrsets
+    assert rrsets[("_jmap._tcp.example.org", "SRV")].values == ("0 1 443 autodiscover.example.org.",)
+    # Each name is resolved once, for every domain.
+    assert sorted(resolver.asked) == [("mail-lb.elb.example.net", "A"), ("mail-lb.elb.example.net", "AAAA"),
+                                      ("web-lb.elb.example.net", "A"), ("web-lb.elb.example.net", "AAAA")]
+
+
+def test_a_web_host_name_is_not_resolved_when_every_web_name_may_be_an_alias():
+    resolver = FakeResolver({})
+    rrsets = by_key(r.compute(settings(web_hostname="web-lb.elb.example.net", srv={"jmap": False, "autodiscover": False},
+                                       resolve=resolver)))
+    assert rrsets[("autodiscover.example.org", "CNAME")].values == ("web-lb.elb.example.net.",)
+    assert not resolver.asked
+
+
+def test_without_a_web_address_the_web_names_get_no_record():
+    rrsets = by_key(r.compute(settings(mail_host_ipv4=["192.0.2.25"])))
+    assert not [key for key in rrsets if key[0].split(".")[0] in r.WEB_LABELS]
+    assert rrsets[("_jmap._tcp.example.org", "SRV")].values == ("0 1 443 autodiscover.example.org.",)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"mail_host_hostname": "lb.example.net"}, r"^mail_host_hostname: lb\.example\.net is an MX and SRV target, which"
+                                               r" may not be an alias .* needs the Python library dnspython"),
+    ({"mail_host_hostname": "lb.example.net", "resolve": FakeResolver({})},
+     r"^mail_host_hostname: lb\.example\.net does not resolve to an address \(no A or AAAA record\)"),
+    ({"web_hostname": "lb.example.net", "resolve": FakeResolver({})},
+     r"^web_hostname: lb\.example\.net does not resolve to an address .* the target of an SRV record"),
+    ({"web_hostname": "not a host"}, r"^web_hostname: "),
+    ({"web_ipv4": ["2001:db8::1"]}, r"^web_ipv4\[0\]"),
+    ({"mail_host_hostname": "lb.example.net", "resolve": FakeResolver({("lb.example.net", "A"): ["bogus"]})},
+     r"^mail_host_hostname \(lb\.example\.net A\)"),
+])
+def test_load_balancer_addresses_fail_naming_the_option(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        r.compute(settings(**kwargs))
+
+
+def test_load_balancer_address_of_services_ingresses_and_gateways():
+    assert r.load_balancer_address([]) == {}
+    assert r.load_balancer_address([{"status": {"loadBalancer": {}}}, None]) == {}
+    service = {"status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.10", "ipMode": "VIP"}, {"ip": "2001:db8::10"}]}}}
+    assert r.load_balancer_address([service]) == {"ipv4": ["192.0.2.10"], "ipv6": ["2001:db8::10"], "hostname": ""}
+    nlb = {"status": {"loadBalancer": {"ingress": [{"hostname": "K8s-Mail-1.elb.us-east-1.amazonaws.com."}]}}}
+    assert r.load_balancer_address([nlb]) == {"ipv4": [], "ipv6": [], "hostname": "k8s-mail-1.elb.us-east-1.amazonaws.com"}
+    gateway = {"status": {"addresses": [{"type": "IPAddress", "value": "198.51.100.80"}, {"value": "198.51.100.81"},
+                                        {"type": "Hostname", "value": "gw.example.net"}]}}
+    assert r.load_balancer_address([gateway]) == {"ipv4": ["198.51.100.80", "198.51.100.81"], "ipv6": [],
+                                                  "hostname": "gw.example.net"}
