@@ -169,7 +169,7 @@ def spf_terms(terms: t.Sequence[str], option: str) -> list[str]:
         where = f"{option}[{index}]"
         if not isinstance(term, str) or not term or any(c.isspace() for c in term):
             raise ValueError(f"{where}: {term!r} is not an SPF term")
-        match = _SPF_TERM.match(term)
+        match = _SPF_TERM.fullmatch(term)
         if not match:
             raise ValueError(f"{where}: {term!r} is not an SPF mechanism or modifier (RFC 7208 5, 6)")
         mech = (match.group("mech") or "").lower()
@@ -222,7 +222,7 @@ def _report_uris(values: t.Sequence[str], option: str, domain: str, schemes: tup
         address = value[len("mailto:"):] if value.lower().startswith("mailto:") else value
         # DMARC allows a size limit suffix (mailto:a@b!10m); keep it.
         address, bang, limit = address.partition("!")
-        if bang and not re.match(r"^\d+[kmgt]?$", limit):
+        if bang and not re.fullmatch(r"\d+[kmgt]?", limit):
             raise ValueError(f"{where}: {raw!r} has an invalid size limit {limit!r}")
         if any(c in address for c in ",; "):
             raise ValueError(f"{where}: {raw!r} may not contain ',', ';' or spaces")
@@ -254,7 +254,7 @@ def dmarc_record(settings: t.Mapping[str, t.Any], domain: str, option: str) -> s
             tags.append(f"pct={pct}")
     fo = settings.get("fo")
     if fo is not None:
-        if not re.match(r"^[01ds](:[01ds])*$", str(fo)):
+        if not re.fullmatch(r"[01ds](:[01ds])*", str(fo)):
             raise ValueError(f"{option}.fo: expected failure options like '1' or '0:d', got {fo!r}")
         tags.append(f"fo={fo}")
     for key in ("rua", "ruf"):

@@ -126,7 +126,7 @@ def _host(value: str, option: str) -> str:
 
 
 def _http_url(value: t.Any, option: str) -> str:
-    if not isinstance(value, str) or not re.match(r"^https?://[^/\s]+", value):
+    if not isinstance(value, str) or not re.fullmatch(r"https?://[^/\s]+(/\S*)?", value):
         raise ValueError(f"{option}: expected an http(s) URL such as https://mail.example.org, got {value!r}")
     return value
 

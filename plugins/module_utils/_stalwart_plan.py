@@ -108,13 +108,13 @@ def dkim_key_file(key_dir: str, selector: str, domain: str) -> str:
 
 
 def _env_name(value: t.Any, option: str) -> str:
-    if not isinstance(value, str) or not _ENV_NAME.match(value):
+    if not isinstance(value, str) or not _ENV_NAME.fullmatch(value):
         raise ValueError(f"{option}: {value!r} is not a valid environment variable name")
     return value
 
 
 def _url(value: t.Any, option: str) -> str:
-    if not isinstance(value, str) or not _URL.match(value):
+    if not isinstance(value, str) or not _URL.match(value) or not value.isprintable() or any(c.isspace() for c in value):
         raise ValueError(f"{option}: {value!r} is not an absolute URL")
     return value
 

@@ -201,7 +201,7 @@ class Schema:
             if not isinstance(value, str) or not value:
                 problems.append((path, f"expected an id string, got {value!r}"))
         elif name == "objectList":
-            if not isinstance(value, dict) or not all(_DIGITS.match(k) for k in value):
+            if not isinstance(value, dict) or not all(_DIGITS.fullmatch(k) for k in value):
                 problems.append((path, "expected a list as a map of index -> object ({\"0\": {...}})"))
                 return
             for index, item in value.items():

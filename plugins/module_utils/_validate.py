@@ -29,7 +29,7 @@ def domain(value: t.Any, option: str, min_labels: int = 2) -> str:
     if len(ascii_name) > 253 or len(labels) < min_labels:
         raise ValueError(f"{option}: {value!r} is not a fully qualified domain name")
     for label in labels:
-        if not _LABEL.match(label):
+        if not _LABEL.fullmatch(label):
             raise ValueError(f"{option}: {value!r} has an invalid label {label!r}")
     if labels[-1].isdigit():
         raise ValueError(f"{option}: {value!r} is not a domain name (numeric top-level label)")
@@ -42,7 +42,7 @@ def selector(value: t.Any, option: str) -> str:
         raise ValueError(f"{option}: expected a DKIM selector, got {value!r}")
     labels = value.lower().split(".")
     for label in labels:
-        if not _SELECTOR_LABEL.match(label):
+        if not _SELECTOR_LABEL.fullmatch(label):
             raise ValueError(f"{option}: {value!r} is not a valid DKIM selector (label {label!r})")
     return value.lower()
 

@@ -118,6 +118,7 @@ BAD = [
     ("stalwart", "stalwart_settings_job_resources", {"limits": {"memory": "lots"}}, "stalwart_settings_job_resources"),
     ("stalwart", "stalwart_application_resource_url", "http://mirror.local/webui.zip", "stalwart_application_resource_url"),
     ("stalwart", "stalwart_spam_rules_url", "ftp://mirror.local/rules", "stalwart_spam_rules_url"),
+    ("stalwart", "stalwart_spam_rules_url", "https://mirror.local/rules\nx", "stalwart_spam_rules_url"),
     ("stalwart", "stalwart_spam_greylist", -5, "stalwart_spam_greylist"),
     ("stalwart", "stalwart_spam_dnsbl_servers", [{"name": "zen"}], "stalwart_spam_dnsbl_servers[0].zone"),
     ("stalwart", "stalwart_spam_inbound_throttles", [{"name": "x", "key": ["ip"], "count": 5, "period": 60}],

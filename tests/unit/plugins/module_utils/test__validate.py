@@ -51,3 +51,8 @@ def test_format_checks_match_the_whole_value(check, good, bad):
 
 def test_as_int_takes_integers_and_their_text_only():
     assert [_validate.as_int(x) for x in (3, "3", " 4 ", "-2", True, 1.5, "3x", None)] == [3, 3, 4, -2, None, None, None, None]
+
+
+def test_a_trailing_newline_is_not_part_of_a_valid_selector():
+    with pytest.raises(ValueError, match="selector"):
+        _validate.selector("s1-rsa\n", "selector")
