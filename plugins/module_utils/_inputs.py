@@ -18,6 +18,7 @@ import os
 import re
 import typing as t
 
+from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_accounts
 from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_plan
 from ansible_collections.openova.stalwart.plugins.module_utils import _validate as v
 
@@ -154,6 +155,15 @@ def stalwart(c: _Checks) -> None:
             _stalwart_plan._dkim_keys(params, _stalwart_plan._domains(params))  # pylint: disable=protected-access
         except ValueError as err:
             c.problems.append(f"stalwart_{err}")
+    if not domain_problems:  # accounts, groups and mailing lists, as stalwart_config plans them
+        c.problems.extend(_stalwart_accounts.problems(c["stalwart_accounts"], c["stalwart_groups"], c["stalwart_mailing_lists"],
+                                                      c["stalwart_domains"]))
+        smoke = c["stalwart_smoke_account"]
+        names = [d.get("name") for d in c["stalwart_domains"] or [] if isinstance(d, t.Mapping)]
+        for index, item in enumerate(c["stalwart_accounts"] or []):
+            if smoke and names and isinstance(item, t.Mapping) and (item.get("state") or "present") == "present" \
+                    and str(item.get("name", "")).lower() == str(smoke).lower() and (item.get("domain") or names[0]) == names[0]:
+                c.add(f"stalwart_accounts[{index}]", f"{smoke}@{names[0]} is the smoke-test account (stalwart_smoke_account)")
     c.text("stalwart_hostname", lambda x: isinstance(x, str) and v.is_host_name(x.lower()), "a fully qualified host name")
     c.text("stalwart_name", lambda x: v.is_dns_label(x, 40), "a DNS label of at most 40 characters")
     c.text("stalwart_namespace", v.is_dns_label, "a DNS label")

@@ -455,7 +455,8 @@ def plan_ops(accounts: t.Any, groups: t.Any, lists: t.Any, domains: t.Any,
     if lists_value:
         ops.append({"@type": "upsert", "object": "MailingList", "matchOn": ["name", "domainId"], "value": lists_value})
     removals = []
-    for entry in data["absent"]:
+    # Groups before their members: the applier deletes the entries last to first (children before parents).
+    for entry in sorted(data["absent"], key=lambda e: e["kind"] != "groups"):
         obj = "MailingList" if entry["kind"] == "lists" else "Account"
         removals.append({"object": obj, "scope": {"name": entry["name"], "domainId": "#" + _domain_id(entry["domain"])}})
         if entry["kind"] == "accounts":

@@ -190,9 +190,9 @@ def test_plan_maps_accounts_groups_and_lists():
         "aliases": {"0": {"name": "info", "domainId": "#domain_example_org", "enabled": True}},
         "recipients": {"alice@example.org": True, "someone@elsewhere.example": True}}}
     assert removals == [
+        {"object": "Account", "scope": {"name": "former", "domainId": "#domain_example_org"}},
         {"object": "Account", "scope": {"name": "old", "domainId": "#domain_example_org"}},
         {"object": "MemoryLookupKeyValue", "scope": {"namespace": accounts_lib.REVISION_NAMESPACE, "key": "old@example.org"}},
-        {"object": "Account", "scope": {"name": "former", "domainId": "#domain_example_org"}},
     ]
 
 
@@ -221,7 +221,7 @@ def test_build_puts_them_in_the_settings_plan():
     objects = [op["object"] for op in rendered.plan]
     assert objects[-3:] == ["MemoryLookupKeyValue", "Account", "MailingList"]
     assert rendered.summary["Account"] == 4 and rendered.summary["MailingList"] == 1
-    assert rendered.reconcile[0] == {"object": "Account", "scope": {"name": "old", "domainId": "#domain_example_org"}}
+    assert rendered.reconcile[1] == {"object": "Account", "scope": {"name": "old", "domainId": "#domain_example_org"}}
     text = plan_lib.plan_ndjson(rendered.plan)
     assert PASSWORD not in text and accounts[0]["password_hash"] in text
 
