@@ -111,11 +111,10 @@ def test_accounts_converge_and_rerun_writes_nothing(tmp_path, session_cache, sha
     assert "left alone" in dropped.stdout and "Account name=bob" in dropped.stdout and "Account name=team" in dropped.stdout
     assert not [args for obj, args in account_writes(jmap, since) if "destroy" in args and obj == "x:Account"]
     absent = [rotated[0], {"name": "bob", "domain": "example.net", "state": "absent"}]
-    ok(converge(tmp_path / "run7", kube, jmap, {"stalwart_accounts": absent, "stalwart_groups": [{"name": "team", "state": "absent"}],
-                                                 "stalwart_mailing_lists": LISTS}))
+    gone = {"stalwart_accounts": absent, "stalwart_groups": [{"name": "team", "state": "absent"}], "stalwart_mailing_lists": LISTS}
+    ok(converge(tmp_path / "run7", kube, jmap, gone))
     assert set(stored(jmap)) == {"alice@example.org", "news@example.org", "smoke@example.org"}
-    again = ok(converge(tmp_path / "run8", kube, jmap, {"stalwart_accounts": absent, "stalwart_groups": [{"name": "team", "state": "absent"}],
-                                                         "stalwart_mailing_lists": LISTS}))
+    again = ok(converge(tmp_path / "run8", kube, jmap, gone))
     assert again.changed == 0
 
 
