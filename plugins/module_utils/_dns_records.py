@@ -359,7 +359,8 @@ class Settings:
     tlsa_ports: list[int] = dataclasses.field(default_factory=lambda: [25])
     # Record kinds managed (None: all); the others are computed and checked but not returned.
     kinds: list[str] | None = None
-    # Check mode: a DKIM record without a public key (dkim_key has not generated it yet) gets a placeholder value.
+    # Check mode only: a DKIM record whose key dkim_key has not generated yet is shown as to be created, its p= value
+    # marked "(generated on the real run)"; outside check mode a missing key stays an error.
     dkim_pending: bool = False
     # Resolves mail_host_hostname and web_hostname where an address is needed (None: such a host name is refused).
     resolve: Lookup | None = None
