@@ -14,7 +14,7 @@ APT_PACKAGES := bind9 bind9-utils bind9-dnsutils iproute2 rsync util-linux git o
 # Integration tests run in a private network namespace: only loopback exists, nothing leaves the machine.
 NETNS := unshare -n sh -c 'ip link set lo up && exec "$$0" "$$@"'
 
-.PHONY: benchmark docs install apt pip get-pip link test lint sanity sanity-2.19 sanity-2.21 units integration molecule collection-tree
+.PHONY: benchmark docs install apt pip get-pip link test lint static sanity sanity-2.19 sanity-2.21 units integration molecule collection-tree
 
 install: apt pip get-pip link
 
@@ -46,19 +46,25 @@ link:
 # ansible-test needs the collection at .../ansible_collections/openova/stalwart (a real directory).
 collection-tree:
 	@mkdir -p "$(COLL)" && rsync -a --delete --exclude /build --exclude /.git --exclude /.ansible \
-	  --exclude /tests/output --exclude __pycache__ --exclude .pytest_cache ./ "$(COLL)/"
+	  --exclude /tests/output --exclude __pycache__ --exclude .pytest_cache --exclude .mypy_cache --exclude .ruff_cache ./ "$(COLL)/"
 	@# Unit tests read the reference data at ../shared relative to the collection, as in the checkout.
 	@if [ -d "$(CURDIR)/../shared" ]; then ln -sfn "$(CURDIR)/../shared" "$(COLL)/../shared"; fi
 
 test: lint sanity units integration molecule
 
-lint: link
+lint: link static
 	yamllint -s .
 	ansible-lint
 	antsibull-changelog lint
 	antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck .
 	$(PYTHON) hack/check_argument_specs.py
 	$(PYTHON) hack/role_docs.py --check
+
+# ruff on every Python file; mypy --strict on plugins/module_utils (settings in pyproject.toml; mypy finds the
+# collection's own imports through the .ansible/collections link).
+static: link
+	ruff check .
+	mypy -p ansible_collections.openova.stalwart.plugins.module_utils
 
 sanity: sanity-2.19 sanity-2.21
 

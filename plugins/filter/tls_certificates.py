@@ -63,6 +63,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.openova.stalwart.plugins.module_utils import _tls_shards
 
 

@@ -21,8 +21,8 @@ import tempfile
 import traceback
 import typing as t
 
-from ansible_collections.openova.stalwart.plugins.module_utils._files import make_dirs
 from ansible_collections.openova.stalwart.plugins.module_utils import _validate
+from ansible_collections.openova.stalwart.plugins.module_utils._files import make_dirs
 from ansible_collections.openova.stalwart.plugins.module_utils._txt import split_txt
 
 try:
@@ -126,8 +126,8 @@ def key_spec(raw: t.Mapping[str, t.Any], option: str = "", path: str | None = No
     if algorithm == "ed25519":
         size = ED25519_BITS  # Ed25519 keys have one size; a size given for RSA keys does not apply.
     else:
-        size = raw.get("size")
-        size = default_size if size is None else size
+        given = raw.get("size")
+        size = default_size if given is None else given
         if isinstance(size, bool) or not isinstance(size, int):
             raise DkimError(f"{opt('size')}: expected a number of bits, got {size!r}")
         if not RSA_MIN_BITS <= size <= RSA_MAX_BITS:
@@ -248,6 +248,7 @@ def generate_keys(jobs: t.Sequence[tuple[str, int]], workers: int) -> list[KeyMa
     results: list[KeyMaterial | None] = [None] * len(jobs)
     rsa_jobs = [index for index, (algorithm, _size) in enumerate(jobs) if algorithm == "rsa"]
     if workers > 1 and len(rsa_jobs) > 1:
+        context: multiprocessing.context.BaseContext
         try:
             context = multiprocessing.get_context("fork")  # the module runs from a zip; children must not re-import it
         except ValueError:
@@ -257,7 +258,7 @@ def generate_keys(jobs: t.Sequence[tuple[str, int]], workers: int) -> list[KeyMa
             for index, job in enumerate(jobs):
                 if job[0] != "rsa":
                     results[index] = generate_key(*job)
-            for index, material in zip(rsa_jobs, pending):
+            for index, material in zip(rsa_jobs, pending, strict=True):
                 results[index] = material
     else:
         results = [generate_key(*job) for job in jobs]
@@ -461,7 +462,7 @@ def ensure_keys(specs: t.Sequence[KeySpec], *, key_dir: str | None = None, worke
     if key_dir:
         _existing_ancestor(key_dir, "key_dir")
     plans = [plan_key(spec, replace_invalid) for spec in specs]  # every check before anything is written
-    dirs = sorted({os.path.dirname(p.spec.path) or "." for p in plans if p.writes})
+    dirs = sorted({os.path.dirname(p.spec.path or "") or "." for p in plans if p.writes})
     for directory in dirs:
         option = "key_dir" if key_dir else "path"
         check_writable_dir(directory, option)
@@ -470,7 +471,7 @@ def ensure_keys(specs: t.Sequence[KeySpec], *, key_dir: str | None = None, worke
             prepare_dir(directory, "key_dir" if key_dir else "path")
         to_generate = [p for p in plans if p.material is None]
         made = generate_keys([(p.spec.algorithm, p.spec.size) for p in to_generate], workers)
-        for plan, material in zip(to_generate, made):
+        for plan, material in zip(to_generate, made, strict=True):
             plan.material = material
         for plan in plans:
             if plan.writes:

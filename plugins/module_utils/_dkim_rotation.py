@@ -47,11 +47,11 @@ def parse_time(value: t.Any, option: str) -> _dt.datetime:
         raise ValueError(f"{option}: expected an ISO 8601 time such as 2026-01-31T12:00:00Z, got {value!r}")
     if parsed.tzinfo is None:
         raise ValueError(f"{option}: {value!r} has no time zone; add Z for UTC")
-    return parsed.astimezone(_dt.timezone.utc).replace(microsecond=0)
+    return parsed.astimezone(_dt.UTC).replace(microsecond=0)
 
 
 def format_time(value: _dt.datetime) -> str:
-    return value.astimezone(_dt.timezone.utc).strftime(_TIME_FORMAT)
+    return value.astimezone(_dt.UTC).strftime(_TIME_FORMAT)
 
 
 def next_prefix(prefix: str) -> str:
@@ -65,10 +65,10 @@ def next_prefix(prefix: str) -> str:
 def _prefix(value: t.Any, option: str) -> str:
     # A prefix must give valid selectors once -rsa / -ed25519 is appended.
     _validate.selector(f"{value}-rsa" if isinstance(value, str) and value else value, option)
-    return value.lower()
+    return str(value).lower()
 
 
-def load_state(raw: t.Any, option: str = "state") -> dict:
+def load_state(raw: t.Any, option: str = "state") -> dict[str, t.Any]:
     """Validate a stored state (``None`` or ``{}`` for none yet) and return a normalised copy."""
     if raw in (None, "", {}):
         return {"generations": []}
@@ -106,7 +106,7 @@ def decide(
     settle: _dt.timedelta,
     interval: _dt.timedelta | None,
     force: bool = False,
-) -> dict:
+) -> dict[str, t.Any]:
     """Return the phase this run moves to and the new state.
 
     ``verify`` names the generation the caller must verify on the authoritative servers before it applies
@@ -127,7 +127,7 @@ def decide(
         # First run: the keys the role already signs with become generation one.
         gens.append({"prefix": base, "published": stamp, "verified": stamp, "signing": stamp})
 
-    def times(gen: dict, key: str) -> _dt.datetime:
+    def times(gen: dict[str, t.Any], key: str) -> _dt.datetime:
         return parse_time(gen[key], key)
 
     signing = next(g for g in gens if "signing" in g and "superseded" not in g)

@@ -19,6 +19,9 @@ import typing as t
 from ansible_collections.openova.stalwart.plugins.module_utils import _validate
 from ansible_collections.openova.stalwart.plugins.module_utils._txt import split_txt
 
+if t.TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
 # RFC 8461 3.2: mode and max_age (at most one year) of the policy served over HTTPS.
 MTA_STS_MODES = ("enforce", "testing", "none")
 MTA_STS_MAX_AGE_LIMIT = 31557600
@@ -36,7 +39,7 @@ WEB_LABELS = (MTA_STS_LABEL,) + AUTOCONFIG_LABELS
 WEB_SRV_TARGET_LABEL = "autodiscover"
 
 # (name, rtype) -> presentation-format values: resolves the host names load balancers report (AWS NLB/ELB).
-Lookup = t.Callable[[str, str], t.List[str]]
+Lookup = t.Callable[[str, str], list[str]]
 
 # Record kinds, each with its own TTL override key.
 KINDS = ("mx", "spf", "dkim", "dmarc", "tlsrpt", "mta_sts", "srv", "autoconfig", "caa", "tlsa", "host")
@@ -76,7 +79,7 @@ class RRset:
         return data
 
     @classmethod
-    def from_dict(cls, data: t.Mapping[str, t.Any]) -> "RRset":
+    def from_dict(cls, data: t.Mapping[str, t.Any]) -> RRset:
         return cls(zone=data["zone"], domain=data["domain"], kind=data["kind"], name=data["name"],
                    rtype=data["type"], ttl=int(data["ttl"]), values=tuple(data["rdata"]),
                    owner=data.get("owner", OWN_RRSET))
@@ -275,13 +278,12 @@ def tlsrpt_record(rua: t.Sequence[str], domain: str, option: str) -> str:
 def tlsa_311(pem: str, option: str) -> str:
     """Return ``3 1 1 <sha256(SubjectPublicKeyInfo)>`` from a PEM certificate, public key or private key."""
     try:
-        # pylint: disable-next=import-outside-toplevel
-        from cryptography.hazmat.primitives import serialization
         from cryptography import x509  # pylint: disable=import-outside-toplevel
+        from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
     except ImportError:
         raise ValueError(f"{option}: the Python library cryptography is needed for TLSA records") from None
     data = pem.encode() if isinstance(pem, str) else pem
-    key = None
+    key: PublicKeyTypes
     try:
         if b"CERTIFICATE" in data:
             key = x509.load_pem_x509_certificate(data).public_key()
@@ -328,7 +330,7 @@ def load_balancer_address(objects: t.Iterable[t.Mapping[str, t.Any]]) -> dict[st
 class Settings:
     """Everything the record set depends on, already defaulted (module options of ``dns_records``)."""
 
-    domains: list[dict[str, t.Any]]
+    domains: list[str | dict[str, t.Any]]
     mail_host: str
     mail_host_ipv4: list[str] = dataclasses.field(default_factory=list)
     mail_host_ipv6: list[str] = dataclasses.field(default_factory=list)
@@ -375,7 +377,7 @@ SRV_SERVICES = {
     "submission": ("_submission._tcp", 587, False),
     "imap": ("_imap._tcp", 143, False),
 }
-SRV_DEFAULTS = {key: spec[2] for key, spec in SRV_SERVICES.items()}
+SRV_DEFAULTS: dict[str, bool] = {key: spec[2] for key, spec in SRV_SERVICES.items()}
 # Served over HTTPS (behind the Ingress/Gateway): their target is a web name; the others point at the mail host.
 WEB_SRV_SERVICES = ("jmap", "autodiscover")
 
@@ -673,7 +675,7 @@ def check_kinds_output(kinds: t.Sequence[str] | None, zonefile_dir: str | None, 
                          f" rfc2136 or none when kinds selects only {', '.join(kinds)}")
 
 
-def _dmarc_authorizations(settings: Settings, domains: list, rrsets: list[RRset]) -> list[RRset]:
+def _dmarc_authorizations(settings: Settings, domains: list[t.Any], rrsets: list[RRset]) -> list[RRset]:
     """RFC 7489 7.1: a report address in another managed zone needs ``<domain>._report._dmarc.<there>``."""
     zones = {entry[1] for entry in domains}
     found: dict[str, RRset] = {}
@@ -777,7 +779,7 @@ def table(rrsets: t.Sequence[RRset]) -> str:
     return "\n".join(f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}" for r in rows)
 
 
-def external_dns_endpoints(rrsets: t.Sequence[RRset], namespace: str, prefix: str = "mail-dns") -> list[dict]:
+def external_dns_endpoints(rrsets: t.Sequence[RRset], namespace: str, prefix: str = "mail-dns") -> list[dict[str, t.Any]]:
     """DNSEndpoint objects (externaldns.k8s.io/v1alpha1), one per mail domain (needs external-dns' crd source)."""
     groups: dict[str, list[RRset]] = {}
     for rrset in rrsets:

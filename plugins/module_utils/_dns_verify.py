@@ -33,7 +33,7 @@ else:
 from ansible_collections.openova.stalwart.plugins.module_utils import _dns_records
 from ansible_collections.openova.stalwart.plugins.module_utils._dns_records import OWN_SPF, RRset, txt_join
 
-Lookup = t.Callable[[str, str], t.List[str]]
+Lookup = t.Callable[[str, str], list[str]]
 
 OK = "ok"
 MISSING = "missing"
@@ -139,7 +139,7 @@ def check_dkim(record: t.Mapping[str, t.Any], found: list[str]) -> Status:
 
 
 # -- SPF ----------------------------------------------------------------------------------------------------
-def spf_lookup_count(domain: str, lookup: Lookup, depth: int = 0, seen: set | None = None) -> int:
+def spf_lookup_count(domain: str, lookup: Lookup, depth: int = 0, seen: set[str] | None = None) -> int:
     """DNS lookups SPF evaluation of ``domain`` costs (RFC 7208 4.6.4), following include and redirect."""
     seen = set() if seen is None else seen
     if depth > 10 or domain in seen:
@@ -249,7 +249,7 @@ class AuthoritativeLookup:
     """Ask every authoritative server of a zone directly (no recursion); a record must be right on all of them."""
 
     def __init__(self, zones: dict[str, str], servers: list[tuple[str, int]] | None = None, timeout: float = 5.0,
-                 tsig: dict | None = None, resolver: t.Any = None):
+                 tsig: dict[str, t.Any] | None = None, resolver: t.Any = None):
         self.zones = zones  # owner name -> zone
         self.fixed = servers
         self.timeout = timeout
@@ -262,7 +262,7 @@ class AuthoritativeLookup:
             return self.fixed
         if zone not in self._servers:
             resolver = self.resolver or dns.resolver.Resolver()
-            found = []
+            found: list[tuple[str, int]] = []
             try:
                 for ns in resolver.resolve(zone, "NS"):
                     for rtype in ("A", "AAAA"):

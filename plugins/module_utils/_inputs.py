@@ -18,8 +18,7 @@ import os
 import re
 import typing as t
 
-from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_accounts
-from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_plan
+from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_accounts, _stalwart_plan
 from ansible_collections.openova.stalwart.plugins.module_utils import _validate as v
 
 ROLES = ("cnpg", "minio", "stalwart", "dns")
@@ -106,7 +105,7 @@ class _Checks:
                 elif not v.is_quantity(amount, positive=False):
                     self.add(f"{name}.{part}.{resource}", f"must be a Kubernetes quantity such as 500m or 1Gi, got {_got(amount)}")
 
-    def mapping_list(self, name: str, required: t.Sequence[str] = ()) -> list[tuple[int, t.Mapping]]:
+    def mapping_list(self, name: str, required: t.Sequence[str] = ()) -> list[tuple[int, t.Mapping[str, t.Any]]]:
         value = self[name] or []
         if not isinstance(value, (list, tuple)):
             self.add(name, f"must be a list of dictionaries, got {_got(value)}")
@@ -428,7 +427,7 @@ def dns(c: _Checks) -> None:
     c.items("dns_caa_issuers", lambda x: isinstance(x, str) and v.is_host_name(x.split(";")[0].strip().lower()), "a CA's domain (letsencrypt.org)")
     c.text("dns_caa_iodef", lambda x: (isinstance(x, str) and x.startswith("mailto:") and v.is_email(x[7:])) or v.is_url(x),
            "a mailto: address or an https URL", optional=True)
-    c.items("dns_tlsa_ports", lambda x: v.as_int(x) is not None and 1 <= v.as_int(x) <= 65535, "a port number")
+    c.items("dns_tlsa_ports", lambda x: (port := v.as_int(x)) is not None and 1 <= port <= 65535, "a port number")
 
 
 _ROLE_CHECKS: dict[str, t.Callable[[_Checks], None]] = {"stalwart": stalwart, "cnpg": cnpg, "minio": minio, "dns": dns}

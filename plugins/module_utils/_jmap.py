@@ -42,8 +42,11 @@ class AuthError(JmapError):
     """The server refused the credentials (HTTP 401) or their rights (HTTP 403): retrying will not help."""
 
 
-# A transport takes (method, url, body or None, headers, timeout) and returns (status, body bytes, headers).
-Transport = t.Callable[[str, str, t.Optional[bytes], dict, float], t.Tuple[int, bytes, dict]]
+class Transport(t.Protocol):
+    """A transport takes (method, url, body or None, headers, timeout) and returns (status, body bytes, headers)."""
+
+    def __call__(self, method: str, url: str, body: bytes | None, headers: dict[str, t.Any], timeout: float, /) -> tuple[int, bytes, dict[str, t.Any]]:
+        ...
 
 
 def open_url_transport(validate_certs: bool, ca_path: str | None) -> Transport:
@@ -52,7 +55,7 @@ def open_url_transport(validate_certs: bool, ca_path: str | None) -> Transport:
     from ansible.module_utils.six.moves.urllib.error import HTTPError
     from ansible.module_utils.urls import open_url
 
-    def send(method: str, url: str, body: bytes | None, headers: dict, timeout: float) -> tuple[int, bytes, dict]:
+    def send(method: str, url: str, body: bytes | None, headers: dict[str, t.Any], timeout: float) -> tuple[int, bytes, dict[str, t.Any]]:
         try:
             response = open_url(url, data=body, headers=headers, method=method, validate_certs=validate_certs,
                                 ca_path=ca_path, timeout=timeout, follow_redirects="safe")
@@ -70,7 +73,7 @@ class Client:
             raise JmapError(f"url: {url!r} is not an absolute http(s) URL")
         self.base = url.rstrip("/") + "/"
         self.username = username
-        token = base64.b64encode(f"{username}:{password}".encode("utf-8")).decode("ascii")
+        token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
         self.headers = {"Authorization": f"Basic {token}", "Accept": "application/json"}
         self.transport = transport
         self.timeout = timeout
@@ -116,9 +119,9 @@ class Client:
         except ValueError:
             raise JmapError(f"{what} is not JSON: {_snippet(data)}") from None
 
-    def session(self) -> dict:
+    def session(self) -> dict[str, t.Any]:
         """Fetch the JMAP session and learn the API URL and request limits."""
-        session = self._json(self._http("GET", urljoin(self.base, "jmap/session")), "the JMAP session")
+        session: dict[str, t.Any] = self._json(self._http("GET", urljoin(self.base, "jmap/session")), "the JMAP session")
         core = (session.get("capabilities") or {}).get("urn:ietf:params:jmap:core")
         if not isinstance(core, dict) or not session.get("apiUrl"):
             raise JmapError(f"{self.base}jmap/session is not a JMAP session (no core capability or apiUrl)")
@@ -131,7 +134,7 @@ class Client:
         self.max_calls = int(core.get("maxCallsInRequest") or 16)
         return session
 
-    def schema(self) -> dict | None:
+    def schema(self) -> dict[str, t.Any] | None:
         """The server's registry schema (``GET /api/schema``, redirected to its versioned copy); None when not served."""
         try:
             data = self._http("GET", urljoin(self.base, "api/schema"))
@@ -146,7 +149,7 @@ class Client:
             raise JmapError(f"{self.base}api/schema is not a Stalwart registry schema")
         return schema
 
-    def call(self, calls: list[list], created_ids: dict | None = None) -> tuple[list[list], dict]:
+    def call(self, calls: list[list[t.Any]], created_ids: dict[str, t.Any] | None = None) -> tuple[list[list[t.Any]], dict[str, t.Any]]:
         """Send method calls in one request; return the method responses and the request-level createdIds."""
         if self.api_url is None:
             self.session()
@@ -166,8 +169,9 @@ def _snippet(data: bytes, size: int = 300) -> str:
     return text[:size] + ("..." if len(text) > size else "")
 
 
-def method_result(response: list, expected: str) -> dict:
-    name, result = response[0], response[1]
+def method_result(response: list[t.Any], expected: str) -> dict[str, t.Any]:
+    name = response[0]
+    result: dict[str, t.Any] = response[1]
     if name == "error":
         detail = result.get("description") or result.get("detail") or ""
         raise JmapError(f"{expected} failed: {result.get('type', 'error')}{': ' + detail if detail else ''}")
@@ -191,7 +195,7 @@ def is_secret_ref(value: t.Any) -> bool:
     return isinstance(value, dict) and set(value) == {SECRET_REF}
 
 
-def _is_set(value: dict) -> bool:
+def _is_set(value: dict[str, t.Any]) -> bool:
     return all(v is True for v in value.values())
 
 
@@ -212,7 +216,7 @@ def same(desired: t.Any, live: t.Any, secrets: bool = False) -> bool:
         return desired is live
     if isinstance(desired, (int, float)) and isinstance(live, (int, float)):
         return float(desired) == float(live)
-    return desired == live
+    return bool(desired == live)
 
 
 def mask(value: t.Any) -> t.Any:
@@ -270,18 +274,18 @@ class Change(t.NamedTuple):
     obj: str             # canonical type
     key: str             # creation id, live id or "singleton"
     label: str           # human name: matchOn values
-    before: dict | None
-    after: dict | None
+    before: dict[str, t.Any] | None
+    after: dict[str, t.Any] | None
 
 
 class Reconciler:
     """Diff a plan against a live server and (unless ``check_mode``) write the differences."""
 
-    def __init__(self, client: Client, secrets: t.Mapping[str, str] | None = None, reconcile: list[dict] | None = None):
+    def __init__(self, client: Client, secrets: t.Mapping[str, str] | None = None, reconcile: list[dict[str, t.Any]] | None = None):
         self.client = client
         self.secrets = dict(secrets or {})
         self.reconcile = reconcile or []
-        self.live: dict[str, dict[str, dict]] = {}
+        self.live: dict[str, dict[str, dict[str, t.Any]]] = {}
         self.changes: list[Change] = []
         self.unmanaged: list[str] = []
         self.set_calls = 0
@@ -292,7 +296,7 @@ class Reconciler:
         client = self.client
         if client.api_url is None:
             client.session()
-        calls: list[list] = []
+        calls: list[list[t.Any]] = []
         for obj in sorted(set(objects)):
             calls.extend(_page(obj, 0, client.max_get, total=True))
         for obj in sorted(set(singletons)):
@@ -301,8 +305,8 @@ class Reconciler:
         if more:
             self._read_calls(more)
 
-    def _read_calls(self, calls: list[list]) -> list[list]:
-        more: list[list] = []
+    def _read_calls(self, calls: list[list[t.Any]]) -> list[list[t.Any]]:
+        more: list[list[t.Any]] = []
         per_request = max(2, self.client.max_calls - self.client.max_calls % 2)
         for start in range(0, len(calls), per_request):
             responses = self.client.call(calls[start:start + per_request])[0]
@@ -327,7 +331,7 @@ class Reconciler:
 
     # -------------------------------------------------------------- planning
 
-    def plan(self, ops: list[dict]) -> list[list]:
+    def plan(self, ops: list[dict[str, t.Any]]) -> list[list[t.Any]]:
         """Compute the changes and return the ``/set`` method calls that make them (in dependency order)."""
         normalised = [self._normalise(op, index) for index, op in enumerate(ops)]
         objects = {op["object"] for op in normalised if op["@type"] != "update"} | {r["object"] for r in self.reconcile}
@@ -338,9 +342,9 @@ class Reconciler:
         pending: set[str] = set()        # creation ids created by this run
         touched: set[str] = set()        # creation ids created or updated by this run
         owned: dict[str, set[str]] = {}  # type -> live ids the plan matched
-        groups: list[tuple[str, dict]] = []  # (type, set arguments) in plan order; consecutive same type merged
+        groups: list[tuple[str, dict[str, t.Any]]] = []  # (type, set arguments) in plan order; consecutive same type merged
 
-        def group(obj: str) -> dict:
+        def group(obj: str) -> dict[str, t.Any]:
             if not groups or groups[-1][0] != obj:
                 groups.append((obj, {}))
             return groups[-1][1]
@@ -403,7 +407,7 @@ class Reconciler:
             obj = spec["object"]
             # A scope may name plan objects by creation id (#domain_x); one the server does not have matches nothing.
             scope = substitute(spec.get("scope") or {}, known)
-            refs: set[str] = set()
+            refs = set()
             _refs(scope, refs)
             if refs:
                 continue
@@ -433,7 +437,7 @@ class Reconciler:
         if dangling:
             raise JmapError(f"{where} refers to #{dangling[0]}, which no earlier operation creates or matches")
 
-    def _normalise(self, op: dict, index: int) -> dict:
+    def _normalise(self, op: dict[str, t.Any], index: int) -> dict[str, t.Any]:
         where = f"plan operation #{index + 1}"
         if not isinstance(op, dict):
             raise JmapError(f"{where}: expected an object, got {op!r}")
@@ -461,18 +465,18 @@ class Reconciler:
             return {"@type": kind, "object": canonical(obj), "matchOn": match_on, "value": value}
         raise JmapError(f"{where}: operation {kind!r} is not supported (use upsert or update; deletions go through reconcile)")
 
-    def _index(self, obj: str, match_on: list[str]) -> dict:
-        index: dict = {}
+    def _index(self, obj: str, match_on: list[str]) -> dict[str, t.Any]:
+        index: dict[str, t.Any] = {}
         for live_id, live in sorted(self.live.get(obj, {}).items()):
             index.setdefault(_key(live, match_on), (live_id, live))
         return index
 
     # -------------------------------------------------------------- writing
 
-    def write(self, calls: list[list]) -> None:
+    def write(self, calls: list[list[t.Any]]) -> None:
         """Send the ``/set`` calls, batched, and raise on the first rejected object with its properties."""
         client = self.client
-        batches: list[list] = []
+        batches: list[list[t.Any]] = []
         for method, args in calls:
             if sum(len(v) for v in args.values()) <= client.max_set:
                 batches.append([method, args])
@@ -490,7 +494,8 @@ class Reconciler:
             responses, returned = client.call(chunk, created_ids or None)
             self.set_calls += len(chunk)
             created_ids.update(returned)
-            for (method, args, _tag), response in zip(chunk, responses):
+            # strict=False: RFC 8620 lets a server append responses of implicit calls after the ones asked for.
+            for (method, args, _tag), response in zip(chunk, responses, strict=False):
                 obj = method.rsplit("/", 1)[0]
                 try:
                     result = method_result(response, method)
@@ -508,7 +513,7 @@ class Reconciler:
         if errors:
             raise JmapError("; ".join(errors))
 
-    def _set_error(self, obj: str, kind: str, key: str, args: dict, error: dict) -> str:
+    def _set_error(self, obj: str, kind: str, key: str, args: dict[str, t.Any], error: dict[str, t.Any]) -> str:
         label = key
         for change in self.changes:
             if change.obj == obj and change.key == key:
@@ -526,7 +531,7 @@ class Reconciler:
         return text
 
 
-def _page(obj: str, position: int, limit: int, total: bool = False) -> list[list]:
+def _page(obj: str, position: int, limit: int, total: bool = False) -> list[list[t.Any]]:
     """A query of one page and the get of its ids (by back-reference), tagged ``q|type|position``/``g|...``."""
     query: dict[str, t.Any] = {"position": position, "limit": limit}
     if total:
@@ -536,22 +541,22 @@ def _page(obj: str, position: int, limit: int, total: bool = False) -> list[list
             [f"{obj}/get", {"#ids": {"resultOf": tag, "name": f"{obj}/query", "path": "/ids"}}, f"g|{obj}|{position}"]]
 
 
-def _key(value: dict, match_on: list[str]) -> str:
+def _key(value: dict[str, t.Any], match_on: list[str]) -> str:
     return json.dumps([value.get(m) for m in match_on], sort_keys=True)
 
 
-def _pick(live: dict, patch: dict) -> dict:
+def _pick(live: dict[str, t.Any], patch: dict[str, t.Any]) -> dict[str, t.Any]:
     return {k: live.get(k) for k in patch}
 
 
-def _label(live: dict) -> str:
+def _label(live: dict[str, t.Any]) -> str:
     for key in ("emailAddress", "name", "selector", "description"):
         if live.get(key):
             return f"{key}={live[key]}"
     return f"id={live.get('id')}"
 
 
-def check_types(schema: t.Any, ops: list[dict]) -> None:
+def check_types(schema: t.Any, ops: list[dict[str, t.Any]]) -> None:
     """Raise when a plan operation names an object type ``schema`` (a ``_stalwart_schema.Schema``) does not have."""
     problems = []
     for index, op in enumerate(ops):
@@ -579,8 +584,8 @@ def check_changes(schema: t.Any, reconciler: Reconciler) -> None:
         raise JmapError("the plan does not fit the server's schema, nothing was written: " + "; ".join(problems[:20]) + more)
 
 
-def apply(client: Client, ops: list[dict], secrets: t.Mapping[str, str] | None = None, reconcile: list[dict] | None = None,
-          check_mode: bool = False, schema: t.Any = None) -> dict:
+def apply(client: Client, ops: list[dict[str, t.Any]], secrets: t.Mapping[str, str] | None = None, reconcile: list[dict[str, t.Any]] | None = None,
+          check_mode: bool = False, schema: t.Any = None) -> dict[str, t.Any]:
     """Converge the server to ``ops``; return changed, counts, the masked diff and request statistics.
 
     With ``schema`` (a ``_stalwart_schema.Schema``) every change is checked against it before anything is written."""

@@ -39,9 +39,10 @@ _TOP_SKIPPED = ("apiVersion", "kind", "status")
 _META_SKIPPED = ("name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp", "managedFields",
                  "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds", "generateName")
 _QUANTITY = re.compile(r"^([+-]?[0-9.]+)([eE][+-]?[0-9]+|[KMGTPE]i?|[munkMGTPE]|)$")
-_SUFFIX = {"": 1, "m": decimal.Decimal("0.001"), "u": decimal.Decimal("1e-6"), "n": decimal.Decimal("1e-9"),
-           "k": 10 ** 3, "M": 10 ** 6, "G": 10 ** 9, "T": 10 ** 12, "P": 10 ** 15, "E": 10 ** 18,
-           "Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50, "Ei": 2 ** 60}
+_SUFFIX: dict[str, int | decimal.Decimal] = {
+    "": 1, "m": decimal.Decimal("0.001"), "u": decimal.Decimal("1e-6"), "n": decimal.Decimal("1e-9"),
+    "k": 10 ** 3, "M": 10 ** 6, "G": 10 ** 9, "T": 10 ** 12, "P": 10 ** 15, "E": 10 ** 18,
+    "Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50, "Ei": 2 ** 60}
 
 
 def label(obj: dict[str, t.Any]) -> str:
@@ -137,13 +138,13 @@ def _matches(item: t.Any, key: dict[str, t.Any]) -> bool:
     return all(same_value(item[k], v) for k, v in key.items() if k in item) and any(k in item for k in key)
 
 
-def _same_list(want: list, owned: dict[str, t.Any], live: t.Any) -> bool:
+def _same_list(want: list[t.Any], owned: dict[str, t.Any], live: t.Any) -> bool:
     """A list we apply: atomic (owned whole), associative (``k:`` elements) or a set (``v:`` elements)."""
     elements = _children(owned)
     if not isinstance(live, list):
         return False
     if not elements:  # atomic: the list is one value
-        return len(want) == len(live) and all(_same_atomic(w, h) for w, h in zip(want, live))
+        return len(want) == len(live) and all(_same_atomic(w, h) for w, h in zip(want, live, strict=True))
     if all(e.startswith("v:") for e in elements):
         try:
             values = [json.loads(e[2:]) for e in elements]
@@ -153,17 +154,20 @@ def _same_list(want: list, owned: dict[str, t.Any], live: t.Any) -> bool:
                 and all(any(same_value(w, h) for h in live) for w in want))
     if not all(e.startswith("k:") for e in elements) or len(elements) != len(want):
         return False  # positional (i:) elements, or an element we own and no longer send
-    keys = {e: _key_of(e) for e in elements}
-    if any(k is None for k in keys.values()):
-        return False
+    keys: dict[str, dict[str, t.Any]] = {}
+    for element in elements:
+        element_key = _key_of(element)
+        if element_key is None:
+            return False
+        keys[element] = element_key
     used: set[str] = set()
     for item in want:
-        found = [e for e, key in keys.items() if e not in used and _matches(item, key)]  # type: ignore[arg-type]
+        found = [e for e, key in keys.items() if e not in used and _matches(item, key)]
         if len(found) != 1:
             return False
         used.add(found[0])
         key = keys[found[0]]
-        live_items = [h for h in live if _matches(h, key) and all(k in h for k in key)]  # type: ignore[arg-type]
+        live_items = [h for h in live if _matches(h, key) and all(k in h for k in key)]
         if len(live_items) != 1 or not _same(item, elements[found[0]], live_items[0]):
             return False
     return True
@@ -177,7 +181,7 @@ def _same_atomic(want: t.Any, have: t.Any) -> bool:
             return False
         return all(k in have and _same_atomic(v, have[k]) for k, v in want.items() if v is not None)
     if isinstance(want, list):
-        return isinstance(have, list) and len(want) == len(have) and all(_same_atomic(w, h) for w, h in zip(want, have))
+        return isinstance(have, list) and len(want) == len(have) and all(_same_atomic(w, h) for w, h in zip(want, have, strict=True))
     return same_value(want, have)
 
 
@@ -224,8 +228,8 @@ def comparable(obj: dict[str, t.Any] | None) -> dict[str, t.Any] | None:
     meta = dict(obj.get("metadata") or {})
     meta.pop("resourceVersion", None)
     meta["managedFields"] = sorted(
-        (json.dumps({k: v for k, v in entry.items() if k != "time"}, sort_keys=True)
-         for entry in meta.get("managedFields") or [] if isinstance(entry, dict)))
+        json.dumps({k: v for k, v in entry.items() if k != "time"}, sort_keys=True)
+        for entry in meta.get("managedFields") or [] if isinstance(entry, dict))
     return dict(obj, metadata=meta)
 
 

@@ -28,7 +28,7 @@ except ImportError:  # pragma: no cover - the module reports missing_required_li
     class DynamicApiError(Exception):  # type: ignore[no-redef]
         """Stands in for the kubernetes client's exception when the client is missing."""
 
-    class NotFoundError(DynamicApiError):  # type: ignore[no-redef]
+    class NotFoundError(Exception):  # type: ignore[no-redef]
         """Stands in for the kubernetes client's exception when the client is missing."""
 
     class ResourceNotFoundError(Exception):  # type: ignore[no-redef]
@@ -80,7 +80,8 @@ class Cluster:
             return None
         except DynamicApiError as exc:
             raise ClusterError(f"cannot read {resource.kind} {namespace or ''}/{name}: {_reason(exc)}") from None
-        return json.loads(response.data)
+        live: dict[str, t.Any] = json.loads(response.data)
+        return live
 
     def apply(self, resource: t.Any, body: dict[str, t.Any], manager: str, dry_run: bool) -> dict[str, t.Any]:
         """Server-side apply ``body`` as ``manager``, taking over conflicting fields; the object the server returns."""
@@ -95,7 +96,8 @@ class Cluster:
         except DynamicApiError as exc:
             verb = "dry-run apply" if dry_run else "apply"
             raise ClusterError(f"cannot {verb} {_k8s_apply.label(body)}: {_reason(exc)}") from None
-        return json.loads(response.data)
+        applied: dict[str, t.Any] = json.loads(response.data)
+        return applied
 
     def namespace_created(self, name: str) -> None:
         self._namespaces[name] = True
@@ -142,7 +144,7 @@ def converge(cluster: Cluster, desired: t.Sequence[dict[str, t.Any]], manager: s
             outcome.unchanged += 1
             continue
         name = _k8s_apply.label(obj)
-        if check_mode and live is None and (resource is None or (resource.namespaced and not cluster.namespace_exists(namespace))):
+        if check_mode and live is None and (resource is None or (resource.namespaced and not cluster.namespace_exists(namespace or "default"))):
             outcome.would_create.append(name)
             if diff:
                 outcome.diffs.append(_diff(name, None, obj))

@@ -21,16 +21,17 @@ import re
 import shutil
 import typing as t
 
-from ansible_collections.openova.stalwart.plugins.module_utils._files import read_text as _read
 from ansible_collections.openova.stalwart.plugins.module_utils._files import make_dirs as _make_dirs
+from ansible_collections.openova.stalwart.plugins.module_utils._files import read_text as _read
 from ansible_collections.openova.stalwart.plugins.module_utils._files import tighten as _tighten
 from ansible_collections.openova.stalwart.plugins.module_utils._files import write_atomic as _write
 from ansible_collections.openova.stalwart.plugins.module_utils._manifests import parse_documents
 
 try:
     import yaml
+    HAS_YAML = True
 except ImportError:  # pragma: no cover - the module reports missing_required_lib
-    yaml = None
+    HAS_YAML = False
 
 _COMPONENT = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
 _NAME = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?")
@@ -88,7 +89,7 @@ ALLOWED_KINDS: dict[str, frozenset[tuple[str, str]]] = {
 _ANY_NAMESPACE = frozenset({"cnpg-operator", "minio-operator"})
 
 
-def allowed(component: str, manifests: t.Sequence[t.Any], namespaces: t.Optional[t.Sequence[str]] = None) -> None:
+def allowed(component: str, manifests: t.Sequence[t.Any], namespaces: t.Sequence[str] | None = None) -> None:
     """Raise ``ValueError`` naming the first object ``component`` may not write (kind, or namespace if given)."""
     kinds = ALLOWED_KINDS.get(component)
     if kinds is None:
@@ -119,15 +120,13 @@ class File:
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _dumper() -> t.Any:
     """A safe YAML dumper (libyaml's when present) that writes multi-line strings as literal blocks."""
-    base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    # A subclass, so that add_representer leaves yaml's own dumper alone.
+    _Dumper: t.Any = type("_Dumper", (getattr(yaml, "CSafeDumper", yaml.SafeDumper),), {})
 
-    class _Dumper(base):  # pylint: disable=too-many-ancestors
-        pass
-
-    def _str(dumper, value):
+    def _str(dumper: t.Any, value: str) -> t.Any:
         style = "|" if "\n" in value and not _CONTROL.search(value) else None
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
@@ -139,7 +138,7 @@ def _dumper() -> t.Any:
 
 def dump(document: t.Any) -> str:
     """YAML text of one document: block style, key order kept, multi-line strings literal (kubectl's layout)."""
-    if yaml is None:
+    if not HAS_YAML:
         raise ImportError("PyYAML")
     return "---\n" + yaml.dump(document, Dumper=_dumper(), default_flow_style=False, sort_keys=False,
                                allow_unicode=True, width=100000)
@@ -167,7 +166,7 @@ def objects(manifests: t.Any) -> t.Any:
 
 def secret_values(manifests: t.Any) -> set[str]:
     """Every value of every Secret's data and stringData: the strings the module must never print."""
-    values = set()
+    values: set[str] = set()
     for doc in manifests if isinstance(manifests, list) else []:
         if isinstance(doc, dict) and doc.get("kind") == "Secret":
             for field in ("data", "stringData"):
@@ -177,7 +176,7 @@ def secret_values(manifests: t.Any) -> set[str]:
     return values
 
 
-def check(component: t.Any, order: t.Any, manifests: t.Any, namespaces: t.Optional[t.Sequence[str]] = None) -> None:
+def check(component: t.Any, order: t.Any, manifests: t.Any, namespaces: t.Sequence[str] | None = None) -> None:
     """Raise ``ValueError`` naming the option when the input cannot be rendered or is not the component's to write."""
     if not isinstance(component, str) or not _COMPONENT.fullmatch(component):
         raise ValueError(f"component: expected a DNS label, got {component!r}")
@@ -193,7 +192,9 @@ def check(component: t.Any, order: t.Any, manifests: t.Any, namespaces: t.Option
             if not isinstance(manifest.get(key), str) or not manifest[key]:
                 raise ValueError(f"{where}: {key} is missing")
         metadata = manifest.get("metadata")
-        name = metadata.get("name") if isinstance(metadata, dict) else None
+        if not isinstance(metadata, dict):
+            metadata = {}
+        name = metadata.get("name")
         if not isinstance(name, str) or not _NAME.fullmatch(name):
             raise ValueError(f"{where}: metadata.name must be a lower-case DNS name, got {name!r}")
         namespace = metadata.get("namespace", "default")
@@ -203,7 +204,7 @@ def check(component: t.Any, order: t.Any, manifests: t.Any, namespaces: t.Option
 
 
 def plan(component: str, order: int, manifests: list[dict[str, t.Any]],
-         namespaces: t.Optional[t.Sequence[str]] = None) -> dict[str, File]:
+         namespaces: t.Sequence[str] | None = None) -> dict[str, File]:
     """Relative path -> file of every manifest of the component."""
     check(component, order, manifests, namespaces)
     files: dict[str, File] = {}
@@ -256,7 +257,7 @@ def kustomization(top: str, resources: t.Iterable[str]) -> str:
 
 
 def sync(root: str, component: str, order: int, manifests: list[t.Any],  # pylint: disable=too-many-arguments
-         check_mode: bool = False, namespaces: t.Optional[t.Sequence[str]] = None) -> dict[str, t.Any]:
+         check_mode: bool = False, namespaces: t.Sequence[str] | None = None) -> dict[str, t.Any]:
     """Bring ``root`` in line with the component's manifests; return what changed (nothing written in check mode)."""
     if not isinstance(root, str) or not os.path.isabs(root):
         raise ValueError(f"path: expected an absolute directory, got {root!r}")

@@ -9,13 +9,14 @@ import typing as t
 
 try:
     import yaml
+    HAS_YAML = True
 except ImportError:  # pragma: no cover - ansible-core requires PyYAML
-    yaml = None
+    HAS_YAML = False
 
 
 def parse_documents(text: t.Any, source: str) -> list[dict[str, t.Any]]:
     """Every non-empty YAML document of ``text``, each a mapping; ``ValueError`` naming ``source`` otherwise."""
-    if yaml is None:
+    if not HAS_YAML:
         raise ValueError("the PyYAML library is missing")
     if not isinstance(text, str):
         raise ValueError(f"{source} renders to a {type(text).__name__}, not to YAML text")

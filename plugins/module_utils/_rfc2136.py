@@ -77,7 +77,7 @@ class Server:
         return f"{self.host}:{self.port}"
 
 
-Current = t.Dict[t.Tuple[str, str], t.Tuple[int, t.FrozenSet[t.Any]]]
+Current = dict[tuple[str, str], tuple[int, frozenset[t.Any]]]
 
 
 @dataclasses.dataclass
@@ -87,9 +87,9 @@ class RRChange:
     name: str
     rtype: str
     before_ttl: int | None
-    before: frozenset
+    before: frozenset[t.Any]
     after_ttl: int
-    after: frozenset
+    after: frozenset[t.Any]
 
     def lines(self, which: str) -> list[str]:
         data, ttl = (self.before, self.before_ttl) if which == "before" else (self.after, self.after_ttl)
@@ -119,7 +119,7 @@ def _rdata(rrset: RRset, value: str) -> t.Any:
     return dns.rdata.from_text(dns.rdataclass.IN, rdtype, value, dns.name.root, relativize=False)
 
 
-def _rcode_error(server: Server, zone: str, rcode: int, what: str) -> DNSError:
+def _rcode_error(server: Server, zone: str, rcode: dns.rcode.Rcode, what: str) -> DNSError:
     text = dns.rcode.to_text(rcode)
     hint = {
         "REFUSED": "the server refused: it does not serve this zone, or the key may not do this",
@@ -185,7 +185,7 @@ def read_queries(server: Server, zone: str, rrsets: t.Sequence[RRset]) -> Curren
     return current
 
 
-def _ask(sock: socket.socket, server: Server, zone: str, name: str, rtype: str, tsig: dict) -> t.Any:
+def _ask(sock: socket.socket, server: Server, zone: str, name: str, rtype: str, tsig: dict[str, t.Any]) -> t.Any:
     query = dns.message.make_query(name, rtype)
     query.flags &= ~dns.flags.RD
     if tsig:
@@ -236,7 +236,7 @@ def plan(rrsets: t.Sequence[RRset], current: Current, state: str) -> list[RRChan
 
 
 def _text(rdata: t.Any) -> str:
-    return rdata.to_text()
+    return str(rdata.to_text())
 
 
 # Types that may sit beside a CNAME (DNSSEC bookkeeping, RFC 4035 2.5).
@@ -314,7 +314,7 @@ def publish(server: Server, rrsets: t.Sequence[RRset], state: str, check_mode: b
     return results
 
 
-def _parallel(func: t.Callable[[t.Any], t.Any], items: list, workers: int) -> list:
+def _parallel(func: t.Callable[[t.Any], t.Any], items: list[t.Any], workers: int) -> list[t.Any]:
     if workers <= 1 or len(items) <= 1:
         return [func(item) for item in items]
     with concurrent.futures.ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:

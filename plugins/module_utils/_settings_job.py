@@ -33,9 +33,7 @@ import typing as t
 import urllib.error
 import urllib.request
 
-from ansible_collections.openova.stalwart.plugins.module_utils import _jmap
-from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_plan
-from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_schema
+from ansible_collections.openova.stalwart.plugins.module_utils import _jmap, _stalwart_plan, _stalwart_schema
 
 EXIT_OK = 0
 EXIT_RETRY = 1
@@ -45,7 +43,7 @@ Log = t.Callable[[str], None]
 
 
 def urllib_transport(ca_file: str | None = None, validate_certs: bool = True) -> _jmap.Transport:
-    """A :data:`_jmap.Transport` over ``urllib`` (follows redirects, as ``/api/schema`` needs)."""
+    """A :class:`_jmap.Transport` over ``urllib`` (follows redirects, as ``/api/schema`` needs)."""
     context = None
     if not validate_certs:
         context = ssl.create_default_context()
@@ -57,7 +55,7 @@ def urllib_transport(ca_file: str | None = None, validate_certs: bool = True) ->
     # An opener of our own (not Ansible's open_url: the Job has the standard library only).
     opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context))
 
-    def send(method: str, url: str, body: bytes | None, headers: dict, timeout: float) -> tuple[int, bytes, dict]:
+    def send(method: str, url: str, body: bytes | None, headers: dict[str, t.Any], timeout: float) -> tuple[int, bytes, dict[str, t.Any]]:
         request = urllib.request.Request(url, data=body, headers=headers, method=method)
         try:
             with opener.open(request, timeout=timeout) as response:
@@ -71,7 +69,7 @@ def urllib_transport(ca_file: str | None = None, validate_certs: bool = True) ->
     return send
 
 
-class FileSecrets(collections.abc.Mapping):
+class FileSecrets(collections.abc.Mapping[str, str]):
     """Secret references by name: the file ``<directory>/<name>`` (a mounted Secret key) first, then ``environ``."""
 
     def __init__(self, directory: str | None, environ: t.Mapping[str, str]):
@@ -124,7 +122,7 @@ def read_admin(path: str | None, environ: t.Mapping[str, str]) -> tuple[str, str
 
 
 def wait_for_api(client: _jmap.Client, timeout: float, interval: float, log: Log,
-                 clock: t.Callable[[], float] = time.monotonic, sleep: t.Callable[[float], None] = time.sleep) -> dict:
+                 clock: t.Callable[[], float] = time.monotonic, sleep: t.Callable[[float], None] = time.sleep) -> dict[str, t.Any]:
     """Fetch the JMAP session until it answers or ``timeout`` seconds have passed (then the last error is raised).
     Refused credentials end the wait at once: a running server said no."""
     deadline = clock() + timeout
@@ -147,7 +145,7 @@ def wait_for_api(client: _jmap.Client, timeout: float, interval: float, log: Log
         return session
 
 
-def _reconcile(items: list[str]) -> list[dict]:
+def _reconcile(items: list[str]) -> list[dict[str, t.Any]]:
     specs = []
     for index, text in enumerate(items):
         try:
@@ -178,7 +176,7 @@ def parse_args(argv: t.Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(list(argv))
 
 
-def summary(result: dict) -> str:
+def summary(result: dict[str, t.Any]) -> str:
     if not result["changed"]:
         return "nothing to change: the server already holds the plan"
     parts = []

@@ -182,10 +182,10 @@ class Recorder:
 
     def __init__(self, clock: t.Callable[[], float] = time.monotonic):
         self.clock = clock
-        self.steps: list[dict] = []
+        self.steps: list[dict[str, t.Any]] = []
 
     @contextlib.contextmanager
-    def step(self, name: str, detail: str = "") -> t.Iterator[dict]:
+    def step(self, name: str, detail: str = "") -> t.Iterator[dict[str, t.Any]]:
         record = {"name": name, "ok": False, "seconds": 0.0, "detail": detail}
         self.steps.append(record)
         start = self.clock()
@@ -197,8 +197,8 @@ class Recorder:
             record["detail"] = str(exc)
             raise StepFailed(name, str(exc)) from None
         except (OSError, smtplib.SMTPException, imaplib.IMAP4.error, ValueError, _jmap.JmapError) as exc:
-            record["detail"] = describe(exc)
-            raise StepFailed(name, record["detail"]) from None
+            detail = record["detail"] = describe(exc)
+            raise StepFailed(name, detail) from None
         else:
             record["ok"] = True
         finally:
@@ -239,7 +239,7 @@ def message_id_core(token: str, domain: str) -> str:
     return f"smoke-{token}@{domain}"
 
 
-def dkim_signatures(headers: email.message.Message) -> list[dict]:
+def dkim_signatures(headers: email.message.Message) -> list[dict[str, t.Any]]:
     """The tags that matter of every DKIM-Signature header: signing domain, selector, algorithm."""
     found = []
     for value in headers.get_all("DKIM-Signature") or []:
@@ -253,7 +253,7 @@ def dkim_signatures(headers: email.message.Message) -> list[dict]:
     return found
 
 
-def dkim_verdict(signatures: list[dict], from_address: str, required: bool,
+def dkim_verdict(signatures: list[dict[str, t.Any]], from_address: str, required: bool,
                  selectors: t.Sequence[str] = ()) -> tuple[bool, str]:
     """Whether the DKIM check passes: a signature whose d= aligns (relaxed, RFC 7489) with the From domain,
     and one by each of ``selectors`` when they are given (those are always required)."""
@@ -283,7 +283,7 @@ class _SMTP(smtplib.SMTP):
         super().__init__(local_hostname=local_hostname, timeout=timeout)
         self._host = host  # starttls() checks the certificate against it
 
-    def _get_socket(self, host, port, timeout):  # pylint: disable=unused-argument
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:  # pylint: disable=unused-argument
         return self._prepared
 
 
@@ -292,7 +292,7 @@ class _IMAP(imaplib.IMAP4):
         self._prepared = sock
         super().__init__(host, port, timeout)
 
-    def _create_socket(self, timeout=None):  # pylint: disable=unused-argument
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:  # pylint: disable=unused-argument
         return self._prepared
 
 
@@ -303,7 +303,7 @@ def _greeting(smtp: _SMTP, host: str, port: int) -> None:
         raise _Abort(f"unexpected greeting {code} {_text(msg)}")
 
 
-def _imap_ok(response: tuple[str, list], what: str) -> list:
+def _imap_ok(response: tuple[str, list[t.Any]], what: str) -> list[t.Any]:
     status, data = response
     if status != "OK":
         raise _Abort(f"{what} failed: {status} {_text(data[0]) if data else ''}".strip())
@@ -316,7 +316,7 @@ class MailClient(_jmap.Client):
 
     account_id = ""
 
-    def session(self) -> dict:
+    def session(self) -> dict[str, t.Any]:
         url = urljoin(self.base, "jmap/session")
         session = self._json(self._http("GET", url), "the JMAP session")
         if not isinstance(session, dict):
@@ -331,7 +331,7 @@ class MailClient(_jmap.Client):
         self.account_id = str(account)
         return session
 
-    def call(self, calls: list[list], created_ids: dict | None = None) -> tuple[list[list], dict]:
+    def call(self, calls: list[list[t.Any]], created_ids: dict[str, t.Any] | None = None) -> tuple[list[list[t.Any]], dict[str, t.Any]]:
         if self.api_url is None:
             self.session()
         body = json.dumps({"using": [JMAP_CORE, JMAP_MAIL], "methodCalls": calls}).encode("utf-8")
@@ -341,7 +341,7 @@ class MailClient(_jmap.Client):
             raise _jmap.JmapError(f"JMAP request rejected: {detail or 'no methodResponses'}")
         return data["methodResponses"], data.get("createdIds") or {}
 
-    def results(self, calls: list[list]) -> dict[str, dict]:
+    def results(self, calls: list[list[t.Any]]) -> dict[str, dict[str, t.Any]]:
         """Send ``calls`` (``[name, args, tag]``) and return each result by tag; a method error raises."""
         names = {call[2]: call[0] for call in calls}
         return {response[2]: _jmap.method_result(response, names.get(response[2], response[0]))
@@ -384,7 +384,7 @@ class SmokeTest:
         return self.jmap
 
     # ---------------------------------------------------------------------------------------------------------
-    def run(self) -> dict:
+    def run(self) -> dict[str, t.Any]:
         """Run every step; the result has ``failed_step``/``msg`` set when one failed."""
         started = self.clock()
         try:

@@ -192,14 +192,14 @@ def _address(value: t.Any, default_domain: str, domains: set[str], where: str, o
     return local, domain
 
 
-def _known(item: dict, keys: tuple[str, ...], where: str, out: _Collector) -> None:
+def _known(item: dict[str, t.Any], keys: tuple[str, ...], where: str, out: _Collector) -> None:
     unknown = sorted(str(k) for k in item if k not in keys)
     if unknown:
         out.add(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(keys)})")
 
 
 def _common(item: t.Any, index: int, variable: str, keys: tuple[str, ...], domains: list[str], out: _Collector,
-            domains_variable: str) -> dict | None:
+            domains_variable: str) -> dict[str, t.Any] | None:
     where = f"{variable}[{index}]"
     if not isinstance(item, dict):
         out.add(f"{where}: expected a dictionary with name (and domain), got {type(item).__name__}")
@@ -220,8 +220,8 @@ def _common(item: t.Any, index: int, variable: str, keys: tuple[str, ...], domai
     description = item.get("description")
     if description is not None and not isinstance(description, str):
         out.add(f"{where}.description: expected a string")
-    result = {"name": name, "domain": domain, "address": f"{name}@{domain}", "where": where, "state": state,
-              "description": description or None}
+    result: dict[str, t.Any] = {"name": name, "domain": domain, "address": f"{name}@{domain}", "where": where, "state": state,
+                                "description": description or None}
     if state == "absent":
         return result
     out.claim(result["address"], where)
@@ -243,7 +243,7 @@ def _common(item: t.Any, index: int, variable: str, keys: tuple[str, ...], domai
     return result
 
 
-def _password(item: dict, entry: dict, out: _Collector) -> None:
+def _password(item: dict[str, t.Any], entry: dict[str, t.Any], out: _Collector) -> None:
     where = entry["where"]
     given = [k for k in ("password", "password_hash", "password_env", "password_secret") if item.get(k) not in (None, "")]
     if len(given) > 1:
@@ -274,7 +274,7 @@ def _password(item: dict, entry: dict, out: _Collector) -> None:
 
 def normalise(accounts: t.Any, groups: t.Any, lists: t.Any, domains: t.Any,
               variables: tuple[str, str, str] = ("stalwart_accounts", "stalwart_groups", "stalwart_mailing_lists"),
-              require_password: bool = True, domains_variable: str = "stalwart_domains") -> tuple[dict, list[str]]:
+              require_password: bool = True, domains_variable: str = "stalwart_domains") -> tuple[dict[str, t.Any], list[str]]:
     """Check and normalise the three lists; return ({accounts, groups, lists, absent}, problems)."""
     out = _Collector()
     names: list[str] = []
@@ -282,8 +282,8 @@ def normalise(accounts: t.Any, groups: t.Any, lists: t.Any, domains: t.Any,
         name = item.get("name") if isinstance(item, dict) else item
         if isinstance(name, str):
             names.append(name.lower().rstrip("."))
-    result: dict[str, list] = {"accounts": [], "groups": [], "lists": [], "absent": []}
-    for variable, items, kind in zip(variables, (accounts, groups, lists), ("accounts", "groups", "lists")):
+    result: dict[str, list[t.Any]] = {"accounts": [], "groups": [], "lists": [], "absent": []}
+    for variable, items, kind in zip(variables, (accounts, groups, lists), ("accounts", "groups", "lists"), strict=True):
         if items in (None, ""):
             continue
         if not isinstance(items, list):
@@ -357,7 +357,7 @@ def problems(accounts: t.Any, groups: t.Any, lists: t.Any, domains: t.Any) -> li
     return normalise(accounts, groups, lists, domains)[1]
 
 
-def hashed(accounts: t.Any, domains: t.Any, key: str) -> list:
+def hashed(accounts: t.Any, domains: t.Any, key: str) -> list[t.Any]:
     """``accounts`` with each plain ``password`` replaced by ``password_hash`` (SHA-512-crypt, salt from ``key`` and
     the address); everything else unchanged. The input must have passed :func:`problems`."""
     if not key:
@@ -382,12 +382,12 @@ def hashed(accounts: t.Any, domains: t.Any, key: str) -> list:
 # ---------------------------------------------------------------- plan
 
 
-def _aliases(entry: dict) -> dict:
+def _aliases(entry: dict[str, t.Any]) -> dict[str, t.Any]:
     return {str(n): {"name": local, "domainId": "#" + _domain_id(domain), "enabled": True}
             for n, (local, domain) in enumerate(sorted(set(entry.get("aliases") or [])))}
 
 
-def _base(entry: dict, variant: str | None) -> dict:
+def _base(entry: dict[str, t.Any], variant: str | None) -> dict[str, t.Any]:
     value: dict[str, t.Any] = {}
     if variant:
         value["@type"] = variant
@@ -402,7 +402,7 @@ def _base(entry: dict, variant: str | None) -> dict:
 
 def plan_ops(accounts: t.Any, groups: t.Any, lists: t.Any, domains: t.Any,
              variables: tuple[str, str, str] = ("accounts", "groups", "mailing_lists"),
-             domains_variable: str = "stalwart_domains") -> tuple[list[dict], list[dict]]:
+             domains_variable: str = "stalwart_domains") -> tuple[list[dict[str, t.Any]], list[dict[str, t.Any]]]:
     """Plan operations for the declared objects, and the ``reconcile`` entries that remove those with state absent.
 
     ``accounts`` items carry ``password_hash`` (with ``password_revision``), ``password_env`` or ``password_secret``
@@ -413,9 +413,9 @@ def plan_ops(accounts: t.Any, groups: t.Any, lists: t.Any, domains: t.Any,
         found.append(f"{plain[0]}.password: plain passwords must be hashed first (hashed filter or password_hash)")
     if found:
         raise ValueError("; ".join(found))
-    ops: list[dict] = []
-    records: dict[str, dict] = {}
-    values: dict[str, dict] = {}
+    ops: list[dict[str, t.Any]] = []
+    records: dict[str, dict[str, t.Any]] = {}
+    values: dict[str, dict[str, t.Any]] = {}
     group_cids: dict[str, list[str]] = {}
     for entry in sorted(data["groups"], key=lambda e: e["address"]):
         cid = _cid("group", entry["address"])

@@ -21,8 +21,7 @@ import json
 import re
 import typing as t
 
-from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_accounts
-from ansible_collections.openova.stalwart.plugins.module_utils import _validate
+from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_accounts, _validate
 
 # Plan-level reference to a secret the applier supplies (``stalwart_settings`` option ``secrets`` or its environment).
 SECRET_REF = "@env"
@@ -75,26 +74,26 @@ _MS = 1000
 
 @dataclasses.dataclass
 class Rendered:
-    config: dict
-    plan: list[dict]
+    config: dict[str, t.Any]
+    plan: list[dict[str, t.Any]]
     summary: dict[str, int]
     # Deletions the applier makes with its reconcile option (items with state absent).
-    reconcile: list[dict] = dataclasses.field(default_factory=list)
+    reconcile: list[dict[str, t.Any]] = dataclasses.field(default_factory=list)
 
 
-def env_ref(name: str) -> dict:
+def env_ref(name: str) -> dict[str, t.Any]:
     return {"@type": "EnvironmentVariable", "variableName": name}
 
 
-def file_ref(path: str) -> dict:
+def file_ref(path: str) -> dict[str, t.Any]:
     return {"@type": "File", "filePath": path}
 
 
-def as_set(values: t.Iterable[str]) -> dict:
+def as_set(values: t.Iterable[str]) -> dict[str, t.Any]:
     return {value: True for value in sorted(set(values))}
 
 
-def expression(value: str) -> dict:
+def expression(value: str) -> dict[str, t.Any]:
     return {"else": value, "match": {}}
 
 
@@ -125,7 +124,17 @@ def _positive(value: t.Any, option: str, minimum: int = 1) -> int:
     return value
 
 
-def _str(item: dict, key: str, option: str, required: bool = True) -> str | None:
+@t.overload
+def _str(item: dict[str, t.Any], key: str, option: str, required: t.Literal[True] = True) -> str:
+    ...
+
+
+@t.overload
+def _str(item: dict[str, t.Any], key: str, option: str, required: bool) -> str | None:
+    ...
+
+
+def _str(item: dict[str, t.Any], key: str, option: str, required: bool = True) -> str | None:
     value = item.get(key)
     if value is None or value == "":
         if required:
@@ -136,7 +145,7 @@ def _str(item: dict, key: str, option: str, required: bool = True) -> str | None
     return value
 
 
-def _secret(env: str | None, path: str | None, option: str) -> dict:
+def _secret(env: str | None, path: str | None, option: str) -> dict[str, t.Any]:
     if path:
         return file_ref(path)
     return env_ref(_env_name(env, f"{option}.password_env"))
@@ -145,7 +154,7 @@ def _secret(env: str | None, path: str | None, option: str) -> dict:
 # ---------------------------------------------------------------- input normalisation
 
 
-def _domains(params: dict) -> list[dict]:
+def _domains(params: dict[str, t.Any]) -> list[dict[str, t.Any]]:
     items = params.get("domains")
     if not isinstance(items, list) or not items:
         raise ValueError("domains: at least one domain is required")
@@ -174,7 +183,7 @@ def _domains(params: dict) -> list[dict]:
     return domains
 
 
-def _dkim_keys(params: dict, domains: list[dict]) -> list[tuple[str, str, str]]:
+def _dkim_keys(params: dict[str, t.Any], domains: list[dict[str, t.Any]]) -> list[tuple[str, str, str]]:
     """Return (domain, selector, algorithm) for every signature, sorted."""
     names = {d["name"] for d in domains}
     keys: set[tuple[str, str, str]] = set()
@@ -198,15 +207,15 @@ def _dkim_keys(params: dict, domains: list[dict]) -> list[tuple[str, str, str]]:
                              "(every domain signs with RSA)")
     else:
         prefix = params.get("dkim_selector_prefix") or "s1"
-        for index, dom in enumerate(domains):
+        for index, entry in enumerate(domains):
             option = f"domains[{index}].dkim_selectors"
-            rsa = dom["selectors"].get("rsa") or f"{prefix}-rsa"
-            keys.add((dom["name"], _validate.selector(rsa, f"{option}.rsa"), "rsa"))
-            ed = dom["selectors"].get("ed25519", params.get("dkim_ed25519", True) and f"{prefix}-ed25519")
+            rsa = entry["selectors"].get("rsa") or f"{prefix}-rsa"
+            keys.add((entry["name"], _validate.selector(rsa, f"{option}.rsa"), "rsa"))
+            ed = entry["selectors"].get("ed25519", params.get("dkim_ed25519", True) and f"{prefix}-ed25519")
             if ed is True:
                 ed = f"{prefix}-ed25519"
             if ed:
-                keys.add((dom["name"], _validate.selector(ed, f"{option}.ed25519"), "ed25519"))
+                keys.add((entry["name"], _validate.selector(ed, f"{option}.ed25519"), "ed25519"))
     seen: dict[tuple[str, str], str] = {}
     for dom, selector, algorithm in sorted(keys):
         if (dom, selector) in seen:
@@ -216,7 +225,7 @@ def _dkim_keys(params: dict, domains: list[dict]) -> list[tuple[str, str, str]]:
     return sorted(keys)
 
 
-def _listeners(params: dict) -> list[tuple[str, int]]:
+def _listeners(params: dict[str, t.Any]) -> list[tuple[str, int]]:
     wanted = list(ALWAYS_LISTENERS)
     for name in params.get("listeners") or []:
         if name not in LISTENERS:
@@ -229,7 +238,8 @@ def _listeners(params: dict) -> list[tuple[str, int]]:
             raise ValueError(f"listener_ports: unknown listener {name!r} (known: {', '.join(LISTENERS)})")
         if name not in wanted:
             raise ValueError(f"listener_ports.{name}: listener {name} is not enabled (add it to listeners)")
-    result, ports = [], {}
+    result: list[tuple[str, int]] = []
+    ports: dict[int, str] = {}
     for name in wanted:
         port = _validate.port(overrides.get(name, LISTENERS[name][0]), f"listener_ports.{name}")
         if port in ports:
@@ -242,7 +252,7 @@ def _listeners(params: dict) -> list[tuple[str, int]]:
 # ---------------------------------------------------------------- config.json
 
 
-def data_store(params: dict) -> dict:
+def data_store(params: dict[str, t.Any]) -> dict[str, t.Any]:
     store = params.get("data_store") or {}
     option = "data_store"
     host = _str(store, "host", option)
@@ -266,15 +276,15 @@ def data_store(params: dict) -> dict:
 # ---------------------------------------------------------------- plan
 
 
-def _upsert(obj: str, match_on: list[str], values: dict[str, dict]) -> dict:
+def _upsert(obj: str, match_on: list[str], values: dict[str, dict[str, t.Any]]) -> dict[str, t.Any]:
     return {"@type": "upsert", "object": obj, "matchOn": match_on, "value": values}
 
 
-def _update(obj: str, value: dict) -> dict:
+def _update(obj: str, value: dict[str, t.Any]) -> dict[str, t.Any]:
     return {"@type": "update", "object": obj, "value": value}
 
 
-def _blob_store(params: dict) -> dict:
+def _blob_store(params: dict[str, t.Any]) -> dict[str, t.Any]:
     blob = params.get("blob_store") or {}
     option = "blob_store"
     if blob.get("type", "s3") == "data_store":
@@ -303,14 +313,14 @@ def _blob_store(params: dict) -> dict:
     return value
 
 
-def _in_memory_store(params: dict) -> dict:
+def _in_memory_store(params: dict[str, t.Any]) -> dict[str, t.Any]:
     store = params.get("in_memory_store") or {}
     if store.get("type", "data_store") == "redis":
         return {"@type": "Redis", "url": _url(_str(store, "url", "in_memory_store"), "in_memory_store.url")}
     return {"@type": "Default"}
 
 
-def _coordinator(params: dict) -> dict:
+def _coordinator(params: dict[str, t.Any]) -> dict[str, t.Any]:
     replicas = params.get("replicas", 1)
     _positive(replicas, "replicas")
     coordinator = params.get("coordinator")
@@ -362,7 +372,7 @@ def spam_problems(spam: t.Any, variables: dict[str, str]) -> list[str]:
     return []
 
 
-def _spam(params: dict) -> list[dict]:
+def _spam(params: dict[str, t.Any]) -> list[dict[str, t.Any]]:
     spam = params.get("spam") or {}
     settings: dict[str, t.Any] = {"enable": bool(spam.get("enabled", True))}
     greylist = spam.get("greylist", 0) or 0
@@ -371,7 +381,7 @@ def _spam(params: dict) -> list[dict]:
         settings["spamFilterRulesUrl"] = _url(spam["rules_url"], "spam.rules_url")
     ops = [_update("SpamSettings", settings)]
 
-    dnsbl: dict[str, dict] = {}
+    dnsbl: dict[str, dict[str, t.Any]] = {}
     names: set[str] = set()
     for index, item in enumerate(spam.get("dnsbl_servers") or []):
         option = f"spam.dnsbl_servers[{index}]"
@@ -391,7 +401,7 @@ def _spam(params: dict) -> list[dict]:
     if dnsbl:
         ops.append(_upsert("SpamDnsblServer", ["name"], dnsbl))
 
-    throttles: dict[str, dict] = {}
+    throttles: dict[str, dict[str, t.Any]] = {}
     names = set()
     for index, item in enumerate(spam.get("rate_limits") or []):
         option = f"spam.rate_limits[{index}]"
@@ -419,7 +429,7 @@ def _spam(params: dict) -> list[dict]:
     return ops
 
 
-def _accounts(params: dict, domains: list[dict], default: str) -> tuple[list[dict], list[dict]]:
+def _accounts(params: dict[str, t.Any], domains: list[dict[str, t.Any]], default: str) -> tuple[list[dict[str, t.Any]], list[dict[str, t.Any]]]:
     """Plan operations of the accounts, groups and mailing lists, and the reconcile entries of those with state absent."""
     # The default domain of an item without one is the first domain listed (as the role documents it).
     ordered = [d["name"] for d in domains]
@@ -427,14 +437,14 @@ def _accounts(params: dict, domains: list[dict], default: str) -> tuple[list[dic
                                        ordered, domains_variable="domains")
 
 
-def _tls(params: dict) -> dict | None:
+def _tls(params: dict[str, t.Any]) -> dict[str, t.Any] | None:
     """The x:Certificate for the mounted cert-manager Secret, or None without the tls option."""
     tls = params.get("tls")
     if not tls:
         return None
     if not isinstance(tls, dict):
         raise ValueError(f"tls: expected a dictionary with cert_file and key_file, got {tls!r}")
-    files = {}
+    files: dict[str, str] = {}
     for key in ("cert_file", "key_file"):
         path = _str(tls, key, "tls")
         if not path.startswith("/"):
@@ -445,7 +455,7 @@ def _tls(params: dict) -> dict | None:
     return {"certificate": file_ref(files["cert_file"]), "privateKey": file_ref(files["key_file"])}
 
 
-def _relay(params: dict) -> dict | None:
+def _relay(params: dict[str, t.Any]) -> dict[str, t.Any] | None:
     """The x:MtaRoute Relay for a smarthost, or None for direct delivery (MX)."""
     relay = params.get("relay")
     if not relay:
@@ -488,7 +498,7 @@ def _relay(params: dict) -> dict | None:
     return value
 
 
-def _route(relay: dict | None) -> dict:
+def _route(relay: dict[str, t.Any] | None) -> dict[str, t.Any]:
     """MtaOutboundStrategy.route: local domains stay local, everything else goes to the relay or MX."""
     return {"else": f"'{RELAY_ROUTE if relay else MX_ROUTE}'", "match": {"0": dict(LOCAL_ROUTE_MATCH)}}
 
@@ -518,15 +528,15 @@ def _name_server(item: t.Any, option: str) -> tuple[str, str, int]:
     return protocol, address, port
 
 
-def _dns_resolver(params: dict) -> dict:
+def _dns_resolver(params: dict[str, t.Any]) -> dict[str, t.Any]:
     """x:DnsResolver: System without servers, else Custom with each server's address, port and protocol."""
     servers = params.get("dns_resolver") or []
     if not isinstance(servers, list):
         raise ValueError(f"dns_resolver: expected a list of name servers, got {servers!r}")
     if not servers:
         return {"@type": "System"}
-    entries: dict[str, dict] = {}
-    seen: dict[tuple, int] = {}
+    entries: dict[str, dict[str, t.Any]] = {}
+    seen: dict[tuple[str, int, str], int] = {}
     for index, item in enumerate(servers):
         option = f"dns_resolver[{index}]"
         protocol, address, port = _name_server(item, option)
@@ -538,7 +548,7 @@ def _dns_resolver(params: dict) -> dict:
     return {"@type": "Custom", "servers": entries}
 
 
-def build(params: dict) -> Rendered:
+def build(params: dict[str, t.Any]) -> Rendered:
     """Validate ``params`` (the module options) and return config.json and the plan."""
     hostname = _validate.domain(params.get("hostname"), "hostname")
     domains = _domains(params)
@@ -572,8 +582,8 @@ def build(params: dict) -> Rendered:
     if level not in ("error", "warn", "info", "debug", "trace"):
         raise ValueError(f"tracer.level: {level!r} is not one of error, warn, info, debug, trace")
 
-    plan: list[dict] = []
-    domain_values = {}
+    plan: list[dict[str, t.Any]] = []
+    domain_values: dict[str, dict[str, t.Any]] = {}
     for dom in sorted(domains, key=lambda d: d["name"]):
         value: dict[str, t.Any] = {
             "name": dom["name"],
@@ -590,13 +600,13 @@ def build(params: dict) -> Rendered:
         domain_values[domain_id(dom["name"])] = value
     plan.append(_upsert("Domain", ["name"], domain_values))
 
-    signatures = {}
-    for number, (dom, selector, algorithm) in enumerate(dkim):
+    signatures: dict[str, dict[str, t.Any]] = {}
+    for number, (signing_domain, selector, algorithm) in enumerate(dkim):
         signatures[f"dkim_{number}"] = {
             "@type": DKIM_VARIANTS[algorithm],
-            "domainId": "#" + domain_id(dom),
+            "domainId": "#" + domain_id(signing_domain),
             "selector": selector,
-            "privateKey": file_ref(dkim_key_file(key_dir, selector, dom)),
+            "privateKey": file_ref(dkim_key_file(key_dir, selector, signing_domain)),
             "stage": "active",
         }
     plan.append(_upsert("DkimSignature", ["domainId", "selector"], signatures))
@@ -665,15 +675,15 @@ def build(params: dict) -> Rendered:
     return Rendered(config=config, plan=plan, summary=summary, reconcile=removals)
 
 
-def config_json(config: dict) -> str:
+def config_json(config: dict[str, t.Any]) -> str:
     return json.dumps(config, indent=2, sort_keys=True) + "\n"
 
 
-def plan_ndjson(plan: list[dict]) -> str:
+def plan_ndjson(plan: list[dict[str, t.Any]]) -> str:
     return "".join(json.dumps(op, separators=(",", ":"), ensure_ascii=False) + "\n" for op in plan)
 
 
-def parse_ndjson(text: str, source: str = "plan") -> list[dict]:
+def parse_ndjson(text: str, source: str = "plan") -> list[dict[str, t.Any]]:
     """Parse NDJSON plan text (blank lines and ``#`` comment lines are skipped)."""
     ops = []
     for number, line in enumerate(text.splitlines(), 1):

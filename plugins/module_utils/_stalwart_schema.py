@@ -32,15 +32,15 @@ class SchemaError(ValueError):
 
 
 class Schema:
-    def __init__(self, data: dict):
+    def __init__(self, data: dict[str, t.Any]):
         self.data = data
-        self.objects: dict = data["objects"]
-        self.schemas: dict = data["schemas"]
-        self.fields: dict = data["fields"]
+        self.objects: dict[str, t.Any] = data["objects"]
+        self.schemas: dict[str, t.Any] = data["schemas"]
+        self.fields: dict[str, t.Any] = data["fields"]
         self.enums: dict[str, set[str]] = {name: {e["name"] for e in values} for name, values in data["enums"].items()}
 
     @classmethod
-    def load(cls, path: str) -> "Schema":
+    def load(cls, path: str) -> Schema:
         opener = gzip.open if path.endswith(".gz") else open
         with opener(path, "rt", encoding="utf-8") as handle:
             return cls(json.load(handle))
@@ -59,7 +59,7 @@ class Schema:
         raise KeyError(name)
 
     def is_singleton(self, canonical: str) -> bool:
-        return self.objects[canonical]["type"] == "singleton"
+        return bool(self.objects[canonical]["type"] == "singleton")
 
     def variants(self, schema_name: str) -> dict[str, str | None] | None:
         """Variant name -> schema of its properties (None: no properties); None for a single schema."""
@@ -68,10 +68,11 @@ class Schema:
             return None
         return {v["name"]: v.get("schemaName") for v in spec["variants"]}
 
-    def properties(self, schema_name: str | None) -> dict:
+    def properties(self, schema_name: str | None) -> dict[str, t.Any]:
         if schema_name is None:
             return {}
-        return self.fields.get(schema_name, {}).get("properties", {})
+        properties: dict[str, t.Any] = self.fields.get(schema_name, {}).get("properties", {})
+        return properties
 
     def property_schema(self, schema_name: str, variant: str | None) -> str | None:
         """The schema that holds the properties of ``schema_name`` (in ``variant`` when it has several)."""
@@ -81,7 +82,7 @@ class Schema:
             return spec["schemaName"] if spec else schema_name
         return variants.get(variant) if variant in variants else None
 
-    def defaults(self, schema_name: str | None) -> dict:
+    def defaults(self, schema_name: str | None) -> dict[str, t.Any]:
         if schema_name is None:
             return {}
         return dict(self.fields.get(schema_name, {}).get("defaults", {}))
@@ -124,7 +125,7 @@ class Schema:
         if problems:
             raise SchemaError(problems)
 
-    def _object(self, schema_name: str, value: t.Any, path: str, problems: list, update: bool = False,
+    def _object(self, schema_name: str, value: t.Any, path: str, problems: list[t.Any], update: bool = False,
                 current_variant: str | None = None, top: bool = False) -> None:
         if not isinstance(value, dict):
             problems.append((path or "/", f"expected an object of {schema_name}, got {type(value).__name__}"))
@@ -164,7 +165,7 @@ class Schema:
                 continue
             self._value(spec["type"], item, where, problems)
 
-    def _value(self, kind: dict, value: t.Any, path: str, problems: list) -> None:
+    def _value(self, kind: dict[str, t.Any], value: t.Any, path: str, problems: list[t.Any]) -> None:
         name = kind["type"]
         if value is None:
             if not kind.get("nullable"):

@@ -187,7 +187,7 @@ def is_image(value: t.Any, pinned: bool = True) -> bool:
     if not isinstance(value, str):
         return False
     match = _IMAGE.fullmatch(value)
-    return bool(match) and (not pinned or bool(match.group(2) or match.group(3)))
+    return match is not None and (not pinned or bool(match.group(2) or match.group(3)))
 
 
 def is_url(value: t.Any, schemes: t.Sequence[str] = ("https",)) -> bool:
@@ -249,7 +249,7 @@ def is_cron6(value: t.Any) -> bool:
     fields = value.split(" ")
     if len(fields) != 6:
         return False
-    return all(_cron_field(field, *spec) for field, spec in zip(fields, _CRON_FIELDS))
+    return all(_cron_field(field, *spec) for field, spec in zip(fields, _CRON_FIELDS, strict=True))
 
 
 def _cron_field(field: str, low: int, high: int, names: tuple[str, ...]) -> bool:

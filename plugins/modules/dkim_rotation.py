@@ -155,7 +155,7 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
-    now = params["now"] or _dkim_rotation.format_time(datetime.datetime.now(datetime.timezone.utc))
+    now = params["now"] or _dkim_rotation.format_time(datetime.datetime.now(datetime.UTC))
     if params["interval_days"] < 0:
         module.fail_json(msg=f"interval_days: must not be negative, got {params['interval_days']}")
     try:

@@ -145,6 +145,7 @@ unchanged:
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
 from ansible_collections.openova.stalwart.plugins.module_utils import _k8s_apply, _k8s_client, _k8s_render, _k8s_wait
 
 try:

@@ -114,6 +114,7 @@ files:
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
 from ansible_collections.openova.stalwart.plugins.module_utils import _k8s_render
 
 try:

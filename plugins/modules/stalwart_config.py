@@ -672,7 +672,7 @@ def run(module) -> None:
                 write_atomic(path, content)
         if module._diff and before:
             result["diff"] = [dict(before_header=b["before_header"], before=b["before"], after_header=a["after_header"], after=a["after"])
-                              for b, a in zip(before, after)]
+                              for b, a in zip(before, after, strict=True)]
     module.exit_json(**result)
 
 

@@ -140,9 +140,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.openova.stalwart.plugins.module_utils import _jmap
-from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_plan
-from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_schema
+from ansible_collections.openova.stalwart.plugins.module_utils import _jmap, _stalwart_plan, _stalwart_schema
 
 
 def load_plan(module: AnsibleModule) -> list:

@@ -13,9 +13,9 @@ import time
 import dkim
 import dns.message
 import dns.query
+import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
-import dns.rcode
 import dns.rdtypes.ANY.TXT
 import dns.update
 import pytest

@@ -21,7 +21,7 @@ from servers.ansible import REPO, run_playbook
 PLAYBOOK = REPO / "playbooks" / "dkim_rotate.yml"
 INVENTORY = REPO / "examples" / "inventory.yml"
 DOMAIN = "rotate.test"
-T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 PHASE = "openova.stalwart.stalwart : Decide the rotation phase"
 RETIRE_DNS = "openova.stalwart.stalwart : Remove the retired DKIM records (one UPDATE per zone)"
 MESSAGE = (b"From: alice@rotate.test\r\nTo: bob@example.com\r\nSubject: rotation\r\n"

@@ -20,7 +20,7 @@ PLAYBOOK = REPO / "playbooks" / "dkim_rotate.yml"
 INVENTORY = REPO / "examples" / "inventory.yml"
 ZONE = "rotate.test"
 DOMAINS = ["apply.rotate.test", "second.rotate.test"]  # both in the zone rotate.test
-T0 = dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 PHASE = "openova.stalwart.stalwart : Decide the rotation phase"
 RETIRE_DNS = "openova.stalwart.stalwart : Remove the retired DKIM records (one UPDATE per zone)"
 

@@ -141,8 +141,9 @@ def test_publish_three_domains(bind, published, tmp_path, playbook):
                        include_headers=[b"from", b"to", b"subject", b"date"]) + message
     assert dkim.verify(signed, dnsfunc=dnsfunc)
     assert not dkim.verify(signed.replace(b"Hello.", b"Hullo."), dnsfunc=dnsfunc)
-    from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
     import base64  # pylint: disable=import-outside-toplevel
+
+    from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
     ed_pem = (tmp_path / "dkim" / "s1-ed25519._domainkey.example.org.pem").read_bytes()
     seed = serialization.load_pem_private_key(ed_pem, None).private_bytes(
         serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
@@ -333,6 +334,7 @@ def test_verify_reports_wrong_dkim_key_and_missing_records(bind, playbook, tmp_p
 def test_concurrent_edit_makes_the_update_fail_without_clobbering(bind):
     """The prerequisites of the UPDATE: an edit between our read and our write wins, nothing of ours lands."""
     import sys  # pylint: disable=import-outside-toplevel
+
     from servers.ansible import ensure_collection_link  # pylint: disable=import-outside-toplevel
     sys.path.insert(0, str(ensure_collection_link()))
     # pylint: disable-next=import-outside-toplevel
@@ -468,6 +470,7 @@ def test_load_balancers_that_report_host_names(bind, kube_factory, playbook, tmp
 
 def test_role_argument_specs_mirror_the_defaults():
     import pathlib  # pylint: disable=import-outside-toplevel
+
     import yaml  # pylint: disable=import-outside-toplevel
     role = pathlib.Path(__file__).resolve().parents[2] / "roles" / "dns"
     defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text())

@@ -42,7 +42,7 @@ class BindServer:
         self._proc: subprocess.Popen | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
-    def start(self) -> "BindServer":
+    def start(self) -> BindServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         control = free_port()
@@ -105,7 +105,7 @@ class BindServer:
         stop_process(self._proc)
         self._proc = None
 
-    def __enter__(self) -> "BindServer":
+    def __enter__(self) -> BindServer:
         return self.start()
 
     def __exit__(self, *exc: t.Any) -> None:

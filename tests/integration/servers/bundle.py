@@ -63,7 +63,7 @@ def operator_manifest(shared_dir: str | pathlib.Path, crd_files: t.Iterable[str]
     return path
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _operator_text(shared_dir: str, crd_files: tuple[str, ...], namespace: str, deployment: str, image: str) -> str:
     """The manifest text, built once per process (the upstream CRDs are large: libyaml reads and writes them)."""
     docs: list[dict] = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}]

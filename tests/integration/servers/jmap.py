@@ -86,7 +86,7 @@ class JmapServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "JmapServer":
+    def start(self) -> JmapServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -189,7 +189,7 @@ class JmapServer:
         with self.lock:
             return json.loads(json.dumps({"store": self.store, "next_id": self.next_id}))
 
-    def restore(self, state: dict) -> "JmapServer":
+    def restore(self, state: dict) -> JmapServer:
         """Replace the stored objects with a ``snapshot()``; the request and write counters start from zero."""
         with self.lock:
             self.store = json.loads(json.dumps(state["store"]))

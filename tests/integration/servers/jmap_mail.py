@@ -43,7 +43,7 @@ class JmapMailServer:
     def url(self) -> str:
         return f"https://127.0.0.1:{self.port}"
 
-    def start(self) -> "JmapMailServer":
+    def start(self) -> JmapMailServer:
         self.port = free_port()
         server = self
 

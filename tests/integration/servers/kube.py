@@ -110,7 +110,7 @@ class _Ctx:
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-public-methods
@@ -165,7 +165,7 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
             self.seed(crd)
 
     # -- lifecycle -------------------------------------------------------------------------------
-    def start(self) -> "KubeServer":
+    def start(self) -> KubeServer:
         handler = type("Handler", (_Handler,), {"kube": self})
         self._http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._http.daemon_threads = True
@@ -203,7 +203,7 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
             name = f"k8srcp-{hashlib.sha256(cache_id.encode()).hexdigest()}.json"
             pathlib.Path(tempfile.gettempdir(), name).unlink(missing_ok=True)
 
-    def __enter__(self) -> "KubeServer":
+    def __enter__(self) -> KubeServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -282,7 +282,7 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
             return clone({"objects": [[list(key), obj] for key, obj in sorted(self._objects.items())],
                           "applied": self._applied, "rv": self._rv, "ip": self._ip, "node_port": self._node_port})
 
-    def restore(self, state: dict) -> "KubeServer":
+    def restore(self, state: dict) -> KubeServer:
         """Replace the stored state with a ``snapshot()`` (the kinds its CRDs define are served); the counters and
         the log start from zero."""
         with self.lock:
@@ -907,7 +907,7 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
             self._store(rtype, updated)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _crd_validator(text: str) -> t.Any:
     """Converted once per process per schema: the upstream CRDs are large."""
     return kube_schema.crd_validator(json.loads(text))
@@ -1068,7 +1068,7 @@ def _default(rtype: ResourceType, obj: dict, existing: dict | None, alloc: KubeS
             spec.setdefault("internalTrafficPolicy", "Cluster")
         spec.setdefault("sessionAffinity", "None")
         old_ports = {p.get("port"): p for p in old.get("ports") or []}
-        for index, port in enumerate(spec.get("ports") or []):
+        for port in spec.get("ports") or []:
             port.setdefault("protocol", "TCP")
             port.setdefault("targetPort", port.get("port"))
             if spec["type"] in ("NodePort", "LoadBalancer"):

@@ -58,7 +58,7 @@ def json_patch(target: dict, operations: list) -> dict:
 
 
 # -- server-side apply ------------------------------------------------------------------------------
-Path = t.Tuple[str, ...]
+Path = tuple[str, ...]
 
 
 def leaf_paths(obj: t.Any, prefix: Path = ()) -> dict[Path, t.Any]:

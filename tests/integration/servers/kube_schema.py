@@ -116,13 +116,13 @@ def _schema_dir(version: str) -> t.Any:
     return importlib.resources.files("kubernetes_validate") / "kubernetes-json-schema" / f"v{version}.0-local-strict"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _core_registry(version: str) -> referencing.Registry:
     definitions = json.loads((_schema_dir(version) / "_definitions.json").read_text())
     return referencing.Resource.from_contents(definitions) @ referencing.Registry()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def core_validator(version: str, api_version: str, kind: str) -> jsonschema.protocols.Validator | None:
     """A validator for a built-in kind, or None when kubernetes-validate has no schema for it."""
     group_part = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
@@ -223,7 +223,7 @@ def errors_of(validator: jsonschema.protocols.Validator, obj: dict) -> list[tupl
     for error in sorted(validator.iter_errors(obj), key=lambda e: [str(p) for p in e.absolute_path]):
         field = _field_path(error.absolute_path)
         if error.validator == "additionalProperties" and error.validator_value is False:
-            known = set((error.schema.get("properties") or {}))
+            known = set(error.schema.get("properties") or {})
             for extra in sorted(set(error.instance) - known):
                 causes.append((_join(field, extra), f'unknown field "{_join(field, extra)}"'))
             continue
@@ -282,7 +282,7 @@ def crd_types(crd: dict) -> list[tuple[ResourceType, dict]]:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_crd_file(path: str) -> tuple[dict, ...]:
     """The CRDs in a YAML file, parsed once per process (a few of the upstream files are large)."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -62,7 +62,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 
 def make_tls(workdir: pathlib.Path, hostname: str) -> dict[str, pathlib.Path]:
     """A throw-away CA and a server certificate for ``hostname``, localhost and 127.0.0.1."""
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "openova test mail CA")])
     ca_cert = (
@@ -185,7 +185,7 @@ class MailRig:
         return self.mail_root / dom / local / "Maildir"
 
     # -- lifecycle ------------------------------------------------------------------------------
-    def start(self) -> "MailRig":
+    def start(self) -> MailRig:
         for binary in ("postfix", "dovecot"):
             if not shutil.which(binary):
                 raise RuntimeError(f"{binary} is not installed: run `make install`")
@@ -220,7 +220,7 @@ class MailRig:
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def __enter__(self) -> "MailRig":
+    def __enter__(self) -> MailRig:
         return self.start()
 
     def __exit__(self, *exc: t.Any) -> None:

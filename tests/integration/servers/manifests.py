@@ -42,7 +42,7 @@ def load_documents(path: str | pathlib.Path) -> list[dict]:
     return docs
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _crd_schemas(crd_dir: str) -> dict[tuple[str, str], dict]:
     """Map (apiVersion, kind) to the openAPIV3Schema of every CRD file in ``crd_dir``."""
     schemas: dict[tuple[str, str], dict] = {}

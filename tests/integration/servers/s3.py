@@ -26,7 +26,7 @@ class S3Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "S3Server":
+    def start(self) -> S3Server:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         log = open(self.workdir / "moto.log", "wb")  # pylint: disable=consider-using-with

@@ -209,12 +209,13 @@ def test_dmarc_reports_to_another_managed_zone_get_an_authorization_record():
 def test_tlsa_311_from_a_certificate_matches_the_spki_digest():
     import datetime  # pylint: disable=import-outside-toplevel
     import hashlib  # pylint: disable=import-outside-toplevel
+
     from cryptography import x509  # pylint: disable=import-outside-toplevel
     from cryptography.hazmat.primitives import hashes, serialization  # pylint: disable=import-outside-toplevel
     from cryptography.hazmat.primitives.asymmetric import ec  # pylint: disable=import-outside-toplevel
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, HOST)])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key()) \
         .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256())
     spki = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)

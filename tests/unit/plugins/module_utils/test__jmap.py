@@ -10,8 +10,7 @@ import json
 
 import pytest
 
-from ansible_collections.openova.stalwart.plugins.module_utils import _jmap
-from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_schema
+from ansible_collections.openova.stalwart.plugins.module_utils import _jmap, _stalwart_schema
 
 
 class FakeStalwart:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-dns = pytest.importorskip("dns")
+pytest.importorskip("dns")
 
 import dns.rdata  # noqa: E402  pylint: disable=wrong-import-position
 import dns.rdataclass  # noqa: E402  pylint: disable=wrong-import-position

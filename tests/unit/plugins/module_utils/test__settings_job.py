@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.openova.stalwart.plugins.module_utils import _jmap
-from ansible_collections.openova.stalwart.plugins.module_utils import _settings_job
+from ansible_collections.openova.stalwart.plugins.module_utils import _jmap, _settings_job
 
 
 def test_file_secrets_prefer_the_mounted_file_then_the_environment(tmp_path):

@@ -88,7 +88,7 @@ def test_bad_options_name_the_option(overrides, message):
 # -- reasons and recording -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("exc, text", [
     (ConnectionRefusedError(111, "Connection refused"), "connection refused"),
-    (socket.timeout("timed out"), "timed out"),
+    (TimeoutError("timed out"), "timed out"),
     (socket.gaierror(-2, "Name or service not known"), "cannot resolve host (Name or service not known)"),
     (smtplib.SMTPAuthenticationError(535, b"5.7.8 bad credentials"), "authentication rejected: 535 5.7.8 bad credentials"),
     (smtplib.SMTPRecipientsRefused({"a@example.org": (550, b"no such user")}), "recipient refused: a@example.org 550 no such user"),
@@ -215,7 +215,7 @@ class FakeJmap:
             return 200, json.dumps(self.session).encode(), {}
         request = json.loads(body)
         responses = []
-        for name, args, tag in request["methodCalls"]:
+        for name, _args, tag in request["methodCalls"]:
             answer = self.answers.pop(0) if self.answers else {}
             responses.append([answer.pop("@name", name), answer, tag])
         return 200, json.dumps({"methodResponses": responses}).encode(), {}

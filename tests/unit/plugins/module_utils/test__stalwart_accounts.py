@@ -10,10 +10,9 @@ import subprocess
 
 import pytest
 
-from ansible_collections.openova.stalwart.plugins.module_utils import _jmap
+from ansible_collections.openova.stalwart.plugins.module_utils import _jmap, _stalwart_schema
 from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_accounts as accounts_lib
 from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_plan as plan_lib
-from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_schema
 
 SCHEMA = pathlib.Path(__file__).resolve().parents[4].parent / "shared" / "stalwart" / "schema-0.16.18.json.gz"
 DOMAINS = [{"name": "example.org"}, {"name": "example.net"}]

@@ -9,7 +9,6 @@ import json
 import os
 
 import pytest
-
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.openova.stalwart.plugins.modules import dkim_key
