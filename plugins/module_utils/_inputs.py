@@ -173,9 +173,6 @@ def stalwart(c: _Checks) -> None:
     kind = coordinator.get("type", "") if isinstance(coordinator, t.Mapping) else None
     if kind is None or kind not in ("", "redis", "nats"):
         c.add("stalwart_coordinator", f"must be {{type: nats, addresses: [...]}} or {{type: redis}}, got {_got(coordinator)}")
-    elif replicas > 1 and not kind:
-        c.add("stalwart_coordinator", f"must be set: stalwart_replicas is {replicas}, more than one replica needs a coordinator "
-              "({type: nats, addresses: [...]} or {type: redis} with stalwart_redis_url)")
     elif kind == "nats":
         addresses = coordinator.get("addresses")
         if not isinstance(addresses, list) or not addresses:
@@ -191,6 +188,8 @@ def stalwart(c: _Checks) -> None:
     elif c["stalwart_redis_url"] and not v.is_url(c["stalwart_redis_url"], ("redis", "rediss")):
         c.add("stalwart_redis_url", "must be empty or a redis:// or rediss:// URL")
     c.resources("stalwart_resources")
+    c.text("stalwart_coordinator_image", v.is_image, "an image reference pinned by tag or digest (registry/name:tag or @sha256:...)")
+    c.resources("stalwart_coordinator_resources")
     c.text("stalwart_storage_size", v.is_quantity, "a Kubernetes quantity such as 10Gi")
     c.text("stalwart_storage_class", v.is_dns_subdomain, "a storage class name", optional=True)
     c.labels("stalwart_node_selector")

@@ -333,7 +333,7 @@ BAD_INPUTS = [
     ({"stalwart_domains": [{"name": "example.org"}, {"name": "EXAMPLE.org"}]}, "stalwart_domains"),
     ({"stalwart_domains": []}, "stalwart_domains"),
     ({"stalwart_replicas": 0}, "stalwart_replicas"),
-    ({"stalwart_replicas": 2}, "stalwart_coordinator"),
+    ({"stalwart_replicas": 2, "stalwart_coordinator_image": "nats"}, "stalwart_coordinator_image"),
     ({"stalwart_storage_size": "10 gigs"}, "stalwart_storage_size"),
     ({"stalwart_image": "stalwartlabs/Stalwart:latest!"}, "stalwart_image"),
     ({"stalwart_image": "stalwartlabs/stalwart"}, "stalwart_image"),

@@ -48,6 +48,10 @@ def test_defaults_and_the_example_pass(role):
     assert _inputs.problems(role, values(role)) == []
 
 
+def test_more_replicas_without_a_coordinator_take_the_embedded_one():
+    assert _inputs.problems("stalwart", values("stalwart", stalwart_replicas=3)) == []
+
+
 # (role, variable set to a bad value, the value, the name the message starts with)
 BAD = [
     ("stalwart", "openova_stalwart_mode", "deploy", "openova_stalwart_mode"),
@@ -69,7 +73,8 @@ BAD = [
     ("stalwart", "stalwart_image", "stalwartlabs/Stalwart:latest!", "stalwart_image"),
     ("stalwart", "stalwart_image", "stalwartlabs/stalwart:v1\n---", "stalwart_image"),
     ("stalwart", "stalwart_replicas", 0, "stalwart_replicas"),
-    ("stalwart", "stalwart_replicas", 2, "stalwart_coordinator"),
+    ("stalwart", "stalwart_coordinator_image", "nats", "stalwart_coordinator_image"),
+    ("stalwart", "stalwart_coordinator_resources", {"limits": {"memory": "lots"}}, "stalwart_coordinator_resources.limits.memory"),
     ("stalwart", "stalwart_coordinator", {"type": "zookeeper"}, "stalwart_coordinator"),
     ("stalwart", "stalwart_coordinator", {"type": "nats", "addresses": ["nats:99999"]}, "stalwart_coordinator.addresses[0]"),
     ("stalwart", "stalwart_redis_url", "http://redis:6379", "stalwart_redis_url"),
