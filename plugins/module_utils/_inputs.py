@@ -168,7 +168,6 @@ def stalwart(c: _Checks) -> None:
     c.text("stalwart_namespace", v.is_dns_label, "a DNS label")
     c.text("stalwart_image", v.is_image, "an image reference pinned by tag or digest (registry/name:tag or @sha256:...)")
     c.integer("stalwart_replicas", 1)
-    replicas = v.as_int(c["stalwart_replicas"]) or 1
     coordinator = c["stalwart_coordinator"] or {}
     kind = coordinator.get("type", "") if isinstance(coordinator, t.Mapping) else None
     if kind is None or kind not in ("", "redis", "nats"):
