@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import tarfile
 
@@ -52,7 +54,16 @@ def test_tarball_ships_the_collection_and_no_development_files(installed):
     manifest = json.loads(tarfile.open(installed["tarball"]).extractfile("MANIFEST.json").read())
     galaxy = yaml.safe_load((REPO / "galaxy.yml").read_text())
     assert manifest["collection_info"]["version"] == galaxy["version"]
-    assert "kubernetes.core" in manifest["collection_info"]["dependencies"]
+    # Every collection a role or playbook calls is declared: a dependency (installed with this one) or requirements.yml.
+    used = set()
+    for path in [*REPO.glob("roles/*/tasks/*.yml"), *REPO.glob("playbooks/*.yml")]:
+        used.update(re.findall(r"^\s*-?\s*([a-z0-9_]+\.[a-z0-9_]+)\.[a-z0-9_]+:", path.read_text(), re.M))
+    used -= {"ansible.builtin", "openova.stalwart"}
+    assert {"kubernetes.core", "amazon.aws", "awx.awx"} <= used
+    dependencies = manifest["collection_info"]["dependencies"]
+    requirements = {c["name"] for c in yaml.safe_load((REPO / "requirements.yml").read_text())["collections"]}
+    assert {"kubernetes.core", "amazon.aws"} <= set(dependencies)
+    assert used <= set(dependencies) | requirements, used - set(dependencies) - requirements
 
 
 def test_ansible_doc_lists_and_documents_every_module(installed):
@@ -90,10 +101,30 @@ def test_execution_environment_sees_the_collection_dependencies(installed):
         assert any(line.strip("- '").lower().startswith(package.lower()) for line in ours), f"{package} not introspected:\n{out}"
 
 
-def test_execution_environment_context_builds_offline(installed):
-    context = installed["work"] / "ee-context"
-    _run(installed, "ansible-builder", "create", "-f", str(REPO / "execution-environment.yml"), "-c", str(context))
+def test_execution_environment_installs_the_built_tarball(installed):
+    """The EE context carries the tarball `ansible-galaxy collection build` made, and its galaxy step installs that file."""
+    work = installed["work"] / "ee"
+    (work / "build").mkdir(parents=True)
+    for name in ("execution-environment.yml", "requirements.txt", "bindep.txt"):
+        shutil.copy(REPO / name, work / name)
+    shutil.copy(installed["tarball"], work / "build" / installed["tarball"].name)
+    context = work / "context"
+    _run(installed, "ansible-builder", "create", "-f", str(work / "execution-environment.yml"), "-c", str(context))
     containerfile = (context / "Dockerfile").read_text()
     assert "ansible-galaxy collection install" in containerfile
     assert (context / "_build" / "requirements.txt").read_text() == (REPO / "requirements.txt").read_text()
-    assert "openova.stalwart" in (context / "_build" / "requirements.yml").read_text()
+    # The definition names the tarball of galaxy.yml's version, copied into the build context byte for byte.
+    shipped = context / "_build" / "collections" / installed["tarball"].name
+    assert shipped.read_bytes() == installed["tarball"].read_bytes()
+    galaxy = yaml.safe_load((context / "_build" / "requirements.yml").read_text())
+    assert galaxy["collections"] == [{"name": f"collections/{installed['tarball'].name}", "type": "file"}]
+    # The galaxy step as the image runs it (in /build): the collection comes from the file, nothing from Galaxy.
+    target = work / "installed"
+    env = dict(installed["env"], ANSIBLE_COLLECTIONS_PATH=str(target))
+    proc = subprocess.run(["ansible-galaxy", "collection", "install", "--offline", "-r", "requirements.yml", "-p", str(target)],
+                          capture_output=True, text=True, cwd=context / "_build", env=env, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    version = yaml.safe_load((REPO / "galaxy.yml").read_text())["version"]
+    assert f"Installing 'openova.stalwart:{version}'" in proc.stdout, proc.stdout
+    manifest = json.loads((target / "ansible_collections" / "openova" / "stalwart" / "MANIFEST.json").read_text())
+    assert manifest["collection_info"]["version"] == version
