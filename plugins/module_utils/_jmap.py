@@ -201,8 +201,11 @@ def _is_set(value: dict[str, t.Any]) -> bool:
 
 def same(desired: t.Any, live: t.Any, secrets: bool = False) -> bool:
     """Does ``live`` already hold ``desired``? Objects compare on the keys the plan sets; sets exactly; secrets never
-    (with ``secrets``, a masked live secret differs from any desired value: the caller knows it changed)."""
-    if is_secret_ref(desired) or (live == "****" and not secrets):
+    (with ``secrets``, a masked live secret differs from any desired value, a secret reference too: the caller knows
+    it changed)."""
+    if is_secret_ref(desired):
+        return not secrets
+    if live == "****" and not secrets:
         return True
     if isinstance(desired, dict) and isinstance(live, dict):
         if desired.get("@type") != live.get("@type") and "@type" in desired:

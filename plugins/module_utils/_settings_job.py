@@ -12,7 +12,8 @@ Render mode ships this file, the plan and the modules it imports (``_jmap``, ``_
         --admin-file /var/run/secrets/stalwart/STALWART_RECOVERY_ADMIN --secrets-dir /var/run/secrets/stalwart
 
 It waits (bounded) until the JMAP session answers, resolves every ``{"@env": NAME}`` reference from the file
-``NAME`` in ``--secrets-dir`` (a mounted Secret) or else the environment, and converges the server exactly as the
+``NAME`` in ``--secrets-dir`` (mounted Secrets: the credentials, the plan's password hashes, the Secrets of
+``password_secret`` accounts, whose values it hashes as apply mode does) or else the environment, and converges the server exactly as the
 ``stalwart_settings`` module does in apply mode (same reconciler, same schema check): a second run writes nothing.
 
 Exit status, for the Job's ``podFailurePolicy``: 0 applied (or nothing to do); 1 worth retrying (the API never came
@@ -33,7 +34,7 @@ import typing as t
 import urllib.error
 import urllib.request
 
-from ansible_collections.openova.stalwart.plugins.module_utils import _jmap, _stalwart_plan, _stalwart_schema
+from ansible_collections.openova.stalwart.plugins.module_utils import _jmap, _stalwart_accounts, _stalwart_plan, _stalwart_schema
 
 EXIT_OK = 0
 EXIT_RETRY = 1
@@ -197,10 +198,15 @@ def run(argv: t.Sequence[str], environ: t.Mapping[str, str], log: Log, transport
         reconcile = _reconcile(args.reconcile)
         user, password = read_admin(args.admin_file, environ)
         secrets = FileSecrets(args.secrets_dir, environ)
-        missing = sorted({name for name in _secret_refs(ops) if name not in secrets or not secrets[name]})
+        needed = _secret_refs(ops) | _stalwart_accounts.hash_refs(ops)
+        if _stalwart_accounts.hash_refs(ops):
+            needed.add(_stalwart_accounts.ACCOUNT_KEY_ENV)
+        missing = sorted({name for name in needed if name not in secrets or not secrets[name]})
         if missing:
             raise ValueError(f"secret reference(s) {', '.join(missing)} not found in {args.secrets_dir or '(no --secrets-dir)'}"
                              " or the environment")
+        # Passwords from Secrets (password_secret): hashed here, as apply mode hashes them, and never logged.
+        ops = _stalwart_accounts.resolve_hash_refs(ops, secrets, secrets.get(_stalwart_accounts.ACCOUNT_KEY_ENV))
     except OSError as exc:
         log(f"error: cannot read {getattr(exc, 'filename', None) or args.plan}: {exc.strerror}")
         return EXIT_FATAL
@@ -229,6 +235,9 @@ def run(argv: t.Sequence[str], environ: t.Mapping[str, str], log: Log, transport
         # Nothing the server rejected gets better by running again; a server that is not there might.
         return EXIT_RETRY if "did not answer" in message or "gave up after" in message else EXIT_FATAL
     log(summary(result))
+    if result["unmanaged"]:
+        # Reconcile entries with "report": true (the accounts the variables do not list, without prune).
+        log(f"left alone, not in the plan: {len(result['unmanaged'])} object(s): {', '.join(result['unmanaged'])}")
     log(f"{result['requests']} request(s)")
     return EXIT_OK
 

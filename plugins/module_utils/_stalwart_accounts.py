@@ -26,6 +26,12 @@ import re
 import typing as t
 
 REVISION = "@revision"
+# A plan value {"@hash": NAME}: the SHA-512-crypt of the secret NAME (an account's password, from a Secret) in an
+# account's credentials, or that hash's revision in its record. Only the applier, holding the secret and the key, computes them.
+HASH_REF = "@hash"
+# The settings Job's secret holding the accounts' hashes: each under the name HASH_ENV_PREFIX + the account's creation id.
+HASH_ENV_PREFIX = "STALWART_HASH_"
+ACCOUNT_KEY_ENV = "STALWART_ACCOUNT_KEY"
 REVISION_NAMESPACE = "openova.stalwart.password"
 MIN_PASSWORD_LENGTH = 12
 ROLES = ("user", "admin")
@@ -153,6 +159,7 @@ class _Collector:
     def __init__(self) -> None:
         self.problems: list[str] = []
         self.addresses: dict[str, str] = {}
+        self.secret_refs: dict[str, tuple[str, str, str]] = {}
 
     def add(self, message: str) -> None:
         self.problems.append(message)
@@ -267,8 +274,16 @@ def _password(item: dict[str, t.Any], entry: dict[str, t.Any], out: _Collector) 
     elif kind == "password_env":
         if not isinstance(value, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
             out.add(f"{where}.password_env: {value!r} is not an environment variable name")
-    elif not isinstance(value, dict) or not value.get("name") or not value.get("key") or set(value) - {"name", "key"}:
+    elif (not isinstance(value, dict) or not isinstance(value.get("name"), str) or not isinstance(value.get("key"), str)
+          or not value["name"] or not value["key"] or set(value) - {"name", "key"}):
         out.add(f"{where}.password_secret: expected {{name, key}} of a Kubernetes Secret, got {value!r}")
+    else:
+        # The settings Job mounts the key under this name: two different {name, key} may not share it.
+        ref = secret_env_name(value["name"], value["key"])
+        seen = out.secret_refs.setdefault(ref, (value["name"], value["key"], where))
+        if seen[:2] != (value["name"], value["key"]):
+            out.add(f"{where}.password_secret: {value['name']}/{value['key']} and {seen[0]}/{seen[1]} of {seen[2]} both map to {ref};"
+                    " rename the Secret or its key")
     entry["password"] = (kind, value)
 
 
@@ -435,7 +450,12 @@ def plan_ops(accounts: t.Any, groups: t.Any, lists: t.Any, domains: t.Any,
         elif kind == "password_env":
             value["credentials"] = {"0": {"@type": "Password", "secret": {"@env": secret}}}
         else:
-            value["credentials"] = {"0": {"@type": "Password", "secret": {"@env": secret_env_name(secret["name"], secret["key"])}}}
+            # Hashed by the applier (resolve_hash_refs) from the Secret's value, with its revision record likewise.
+            ref = {HASH_REF: secret_env_name(secret["name"], secret["key"])}
+            value["credentials"] = {"0": {"@type": "Password", "secret": ref}}
+            record = _cid("revision", entry["address"])
+            records[record] = {"namespace": REVISION_NAMESPACE, "key": entry["address"], "value": dict(ref), "isGlobPattern": False}
+            value[REVISION] = "#" + record
         value["memberGroupIds"] = {"#" + g: True for g in sorted(group_cids.get(entry["address"], []))}
         if entry.get("roles") is not None:
             value["roles"] = {"@type": "Admin" if "admin" in entry["roles"] else "User"}
@@ -467,3 +487,102 @@ def plan_ops(accounts: t.Any, groups: t.Any, lists: t.Any, domains: t.Any,
 def secret_env_name(name: str, key: str) -> str:
     """The secret reference name of ``password_secret`` {name, key}: ``STALWART_SECRET_<name>_<key>`` in [A-Z0-9_]."""
     return "STALWART_SECRET_" + re.sub(r"[^A-Z0-9]", "_", f"{name}_{key}".upper())
+
+
+def is_hash_ref(value: t.Any) -> bool:
+    return isinstance(value, dict) and set(value) == {HASH_REF} and isinstance(value[HASH_REF], str)
+
+
+def _account_values(ops: list) -> t.Iterator[dict]:
+    for op in ops:
+        if isinstance(op, dict) and op.get("@type") == "upsert" and op.get("object") in ("Account", "x:Account"):
+            for value in (op.get("value") or {}).values():
+                if isinstance(value, dict):
+                    yield value
+
+
+def _credentials(value: dict) -> t.Iterator[dict]:
+    for credential in (value.get("credentials") or {}).values():
+        if isinstance(credential, dict) and credential.get("@type") == "Password":
+            yield credential
+
+
+def split_hashes(ops: list) -> tuple[list, dict[str, str]]:
+    """``ops`` with each account's literal password hash replaced by a secret reference (``{"@env": NAME}``), and the
+    hashes by NAME: the plan a ConfigMap may hold, and its secret part for a Secret. The revision records stay."""
+    secrets: dict[str, str] = {}
+    result = []
+    for op in ops:
+        if isinstance(op, dict) and op.get("@type") == "upsert" and op.get("object") in ("Account", "x:Account"):
+            values = {}
+            for cid, value in (op.get("value") or {}).items():
+                credentials = value.get("credentials") if isinstance(value, dict) else None
+                if isinstance(credentials, dict):
+                    split = {}
+                    for number, credential in credentials.items():
+                        if isinstance(credential, dict) and credential.get("@type") == "Password" and isinstance(credential.get("secret"), str):
+                            name = HASH_ENV_PREFIX + cid + ("" if number == "0" else f"_{number}")
+                            secrets[name] = credential["secret"]
+                            credential = dict(credential, secret={"@env": name})
+                        split[number] = credential
+                    value = dict(value, credentials=split)
+                values[cid] = value
+            op = dict(op, value=values)
+        result.append(op)
+    return result, secrets
+
+
+def hash_refs(ops: list) -> set[str]:
+    """The secret names the plan's ``{"@hash": NAME}`` values need."""
+    found: set[str] = set()
+    for op in ops:
+        if not isinstance(op, dict) or op.get("@type") != "upsert":
+            continue
+        for value in (op.get("value") or {}).values():
+            if isinstance(value, dict):
+                for item in [value.get("value")] + [c.get("secret") for c in _credentials(value)]:
+                    if is_hash_ref(item):
+                        found.add(item[HASH_REF])
+    return found
+
+
+def resolve_hash_refs(ops: list, secrets: t.Mapping[str, str], key: str | None) -> list:
+    """``ops`` with every ``{"@hash": NAME}`` computed: a revision record's value from the hash of secret NAME under
+    ``key`` for the record's address, an account's password from the hash of the record its ``@revision`` names (the
+    same hash, so the password is sent only when it changed). Raise ``ValueError`` naming what is missing."""
+    needed = hash_refs(ops)
+    if not needed:
+        return ops
+    if not key:
+        raise ValueError(f"{ACCOUNT_KEY_ENV} is not set: the passwords from Secrets (password_secret) cannot be hashed")
+    missing = sorted(n for n in needed if n not in secrets or secrets[n] in (None, ""))
+    if missing:
+        raise ValueError(f"secret(s) {', '.join(missing)} not found: the passwords from Secrets (password_secret) cannot be hashed")
+    hashes: dict[str, str] = {}
+    result = []
+    for op in ops:
+        if isinstance(op, dict) and op.get("@type") == "upsert" and op.get("object") in ("MemoryLookupKeyValue", "x:MemoryLookupKeyValue"):
+            values = {}
+            for cid, value in (op.get("value") or {}).items():
+                if isinstance(value, dict) and is_hash_ref(value.get("value")):
+                    if value.get("namespace") != REVISION_NAMESPACE or not isinstance(value.get("key"), str):
+                        raise ValueError(f"record {cid!r}: {HASH_REF} is only computed for a password revision record")
+                    secret = secrets[value["value"][HASH_REF]]
+                    hashes[cid] = password_hash(secret, key, value["key"])
+                    value = dict(value, value=revision(hashes[cid]))
+                values[cid] = value
+            op = dict(op, value=values)
+        elif isinstance(op, dict) and op.get("@type") == "upsert" and op.get("object") in ("Account", "x:Account"):
+            values = {}
+            for cid, value in (op.get("value") or {}).items():
+                if isinstance(value, dict) and any(is_hash_ref(c.get("secret")) for c in _credentials(value)):
+                    record = value.get(REVISION)
+                    secret_hash = hashes.get(record[1:]) if isinstance(record, str) else None
+                    if secret_hash is None:
+                        raise ValueError(f"account {cid!r}: {HASH_REF} needs a {REVISION} record computed earlier in the plan")
+                    value = dict(value, credentials={n: (dict(c, secret=secret_hash) if isinstance(c, dict) and is_hash_ref(c.get("secret")) else c)
+                                                     for n, c in value["credentials"].items()})
+                values[cid] = value
+            op = dict(op, value=values)
+        result.append(op)
+    return result

@@ -340,7 +340,8 @@ options:
         and one of C(password_hash) (a crypt(3) hash such as C($6$...); the M(openova.stalwart.stalwart_settings) side
         sends it only when it changed, see the revision record in the docs), C(password_env) (a secret reference the
         applier resolves; the plan carries only the name) or C(password_secret) (C({name, key}) of a Kubernetes Secret,
-        planned as the reference C(STALWART_SECRET_<NAME>_<KEY>)). A plain C(password) is refused (hash it first;
+        planned as C({"@hash": "STALWART_SECRET_<NAME>_<KEY>"}): the applier hashes the value it reads under that name
+        with the per-install key, and sends it only when it changed). A plain C(password) is refused (hash it first;
         the stalwart role does, with a per-install key).
       - Optional C(description), C(aliases) (local parts or addresses of a domain in O(domains)), C(quota) (a size such
         as C(5GiB), or C(unlimited)), C(roles) (C(user) or C(admin)), C(enabled) (false keeps the mail but refuses
@@ -444,6 +445,13 @@ options:
         ConfigMap, so the cluster applies byte for byte what O(dest) holds and apply mode sends.
     type: bool
     default: false
+  split_hashes:
+    description:
+      - Keep the accounts' password hashes out of the plan (RV(plan), RV(ndjson) and C(plan.ndjson)): each becomes the
+        secret reference C(STALWART_HASH_<creation id>) and RV(hashes) returns the values, for a Secret beside the plan.
+        Render mode sets it, so that no ConfigMap and no file outside C(secrets/) holds a hash.
+    type: bool
+    default: false
 seealso:
   - module: openova.stalwart.stalwart_settings
   - module: openova.stalwart.dkim_key
@@ -522,6 +530,11 @@ reconcile:
   type: list
   elements: dict
   sample: [{"object": "Account", "scope": {"name": "old", "domainId": "#domain_example_org"}}]
+hashes:
+  description: The accounts' password hashes by secret reference name (the plan holds the names only).
+  returned: when O(split_hashes)
+  type: dict
+  sample: {"STALWART_HASH_account_jane_40_example_2e_org": "$6$..."}
 files:
   description: Paths written (or that would be written in check mode) under O(dest).
   returned: when O(dest) is set
@@ -534,6 +547,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
+from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_accounts
 from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_plan as plan_lib
 from ansible_collections.openova.stalwart.plugins.module_utils._files import read_text, write_atomic
 
@@ -632,6 +646,7 @@ def argument_spec() -> dict:
         dest=dict(type="path"),
         return_plan=dict(type="bool", default=True),
         return_ndjson=dict(type="bool", default=False),
+        split_hashes=dict(type="bool", default=False),
     )
 
 
@@ -648,6 +663,8 @@ def run(module) -> None:
         module.fail_json(msg=to_native(exc))
 
     result = dict(changed=False, config=rendered.config, summary=rendered.summary, reconcile=rendered.reconcile)
+    if module.params["split_hashes"]:
+        rendered.plan, result["hashes"] = _stalwart_accounts.split_hashes(rendered.plan)
     if module.params["return_plan"]:
         result["plan"] = rendered.plan
     ndjson = plan_lib.plan_ndjson(rendered.plan)

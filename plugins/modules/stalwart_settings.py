@@ -53,6 +53,9 @@ options:
     description:
       - Values for the secret references in the plan, by reference name (for example C(STALWART_SMOKE_PASSWORD)).
         Names not given here are read from the environment of the module.
+      - A plan rendered with password hashes apart (render mode) names them C(STALWART_HASH_<id>) (their values are in
+        the settings Secret of C(secrets/)). An account password from a Kubernetes Secret (C({"@hash": NAME}) in the
+        plan) is hashed here from the value of NAME with the key C(STALWART_ACCOUNT_KEY), both given here or in the environment.
     type: dict
     default: {}
   schema_check:
@@ -140,7 +143,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.openova.stalwart.plugins.module_utils import _jmap, _stalwart_plan, _stalwart_schema
+from ansible_collections.openova.stalwart.plugins.module_utils import _jmap, _stalwart_accounts, _stalwart_plan, _stalwart_schema
 
 
 def load_plan(module: AnsibleModule) -> list:
@@ -195,6 +198,8 @@ def main() -> None:
                 module.warn(f"{params['url']} does not serve /api/schema: the plan is checked by the server only")
             else:
                 schema = _stalwart_schema.Schema(data)
+        # Passwords from Secrets (password_secret) left for the applier: hashed with the account key given in secrets.
+        ops = _stalwart_accounts.resolve_hash_refs(ops, secrets, secrets.get(_stalwart_accounts.ACCOUNT_KEY_ENV))
         result = _jmap.apply(client, ops, secrets=secrets, reconcile=params["reconcile"], check_mode=module.check_mode,
                              schema=schema)
     except (ValueError, _jmap.JmapError) as exc:

@@ -63,9 +63,10 @@ def objects(out: pathlib.Path) -> dict[tuple[str, str], dict]:
 
 
 def settings_objects(docs: dict) -> dict[str, dict]:
-    """The Job, its ConfigMap, ServiceAccount and NetworkPolicy, by kind."""
+    """The Job, its ConfigMap, ServiceAccount and NetworkPolicy (and the Secret of the plan's password hashes when
+    accounts have passwords), by kind."""
     found = {kind: doc for (kind, name), doc in docs.items() if name.startswith("stalwart-settings")}
-    assert sorted(found) == ["ConfigMap", "Job", "NetworkPolicy", "ServiceAccount"], sorted(docs)
+    assert sorted(set(found) - {"Secret"}) == ["ConfigMap", "Job", "NetworkPolicy", "ServiceAccount"], sorted(docs)
     return found
 
 
@@ -105,7 +106,7 @@ def restricted_problems(job: dict) -> list[str]:
         if spec.get(flag):
             problems.append(f"pod: {flag}")
     for volume in spec["volumes"]:
-        if not set(volume) - {"name"} <= {"configMap", "secret", "emptyDir"}:
+        if not set(volume) - {"name"} <= {"configMap", "secret", "projected", "emptyDir"}:
             problems.append(f"volume {volume['name']}: {sorted(volume)}")
     for container in spec["containers"] + spec.get("initContainers", []):
         sc = container.get("securityContext") or {}
@@ -149,8 +150,9 @@ def test_job_and_what_it_needs_are_valid_restricted_and_hold_no_secret(rendered,
     plan = configmap["data"]["plan.ndjson"]
     refs = set(re.findall(r'\{"@env":"([A-Z0-9_]+)"\}', plan))
     assert refs == {"STALWART_SMOKE_PASSWORD"}
-    assert volumes["credentials"]["secret"]["secretName"] == "stalwart-credentials"
-    assert {i["key"] for i in volumes["credentials"]["secret"]["items"]} == {"STALWART_RECOVERY_ADMIN"} | refs
+    sources = volumes["credentials"]["projected"]["sources"]
+    assert [source["secret"]["name"] for source in sources] == ["stalwart-credentials"]
+    assert {i["key"] for i in sources[0]["secret"]["items"]} == {"STALWART_RECOVERY_ADMIN"} | refs
     assert set(docs[("Secret", "stalwart-credentials")]["stringData"]) > {"STALWART_RECOVERY_ADMIN"} | refs
     assert volumes["applier"]["configMap"]["name"] == configmap["metadata"]["name"]
     assert sorted(configmap["data"]) == sorted(("plan.ndjson",) + APPLIER)
@@ -235,15 +237,19 @@ def admin_password(docs: dict) -> str:
     return docs[("Secret", "stalwart-credentials")]["stringData"]["STALWART_RECOVERY_ADMIN"].split(":", 1)[1]
 
 
-def run_job(docs: dict, tmp: pathlib.Path, url: str, secrets: dict | None = None, wait: str | None = None):
-    """Run the Job's container as its spec says, with this interpreter: the ConfigMap's and the Secret's items laid out
-    under their mount paths (moved into ``tmp``), the command and arguments as rendered (the Service URL replaced by
-    ``url``; ``wait`` replacing --wait), nothing but PATH in the environment."""
+def run_job(docs: dict, tmp: pathlib.Path, url: str, secrets: dict | None = None, wait: str | None = None,
+            cluster: dict | None = None):
+    """Run the Job's container as its spec says, with this interpreter: the ConfigMap's and the Secrets' items laid out
+    under their mount paths (moved into ``tmp``; a projected volume's sources into one directory, a source without
+    items whole, as the kubelet does), the command and arguments as rendered (the Service URL replaced by ``url``;
+    ``wait`` replacing --wait), nothing but PATH in the environment. ``secrets`` overrides keys of the credentials
+    Secret; ``cluster`` holds Secrets the bundle does not ({name: {key: value}}, an account's password_secret)."""
     job = settings_objects(docs)["Job"]
     spec = job["spec"]["template"]["spec"]
     container = spec["containers"][0]
-    sources = {"applier": settings_objects(docs)["ConfigMap"]["data"],
-               "credentials": dict(docs[("Secret", "stalwart-credentials")]["stringData"], **(secrets or {}))}
+    stored = {name: doc.get("stringData") or {} for (kind, name), doc in docs.items() if kind == "Secret"}
+    stored.update(cluster or {})
+    stored["stalwart-credentials"] = dict(stored["stalwart-credentials"], **(secrets or {}))
     volumes = {v["name"]: v for v in spec["volumes"]}
     mounts = {}
     for mount in container["volumeMounts"]:
@@ -251,11 +257,19 @@ def run_job(docs: dict, tmp: pathlib.Path, url: str, secrets: dict | None = None
         local.mkdir(parents=True, exist_ok=True)
         mounts[mount["mountPath"]] = str(local)
         volume = volumes[mount["name"]]
-        source = volume.get("configMap") or volume.get("secret")
-        for item in (source or {}).get("items", []):
-            path = local / item["path"]
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(sources[mount["name"]][item["key"]])
+        if "configMap" in volume:
+            layout = [(settings_objects(docs)["ConfigMap"]["data"], volume["configMap"].get("items"))]
+        elif "secret" in volume:
+            layout = [(stored[volume["secret"]["secretName"]], volume["secret"].get("items"))]
+        else:
+            layout = [(stored[source["secret"]["name"]], source["secret"].get("items"))
+                      for source in (volume.get("projected") or {}).get("sources", [])]
+        for data, items in layout:
+            for item in items if items is not None else [{"key": k, "path": k} for k in data]:
+                path = local / item["path"]
+                assert not path.exists(), f"{item['path']} projected twice"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(data[item["key"]])
 
     def local(arg: str) -> str:
         for mount_path, path in mounts.items():
@@ -312,6 +326,146 @@ def test_job_fails_when_the_api_never_comes_up(rendered, tmp_path):
     result = run_job(objects(rendered), tmp_path, f"http://127.0.0.1:{free_port()}", wait="2")
     assert result.returncode == 1  # retried by backoffLimit
     assert "waiting for the Stalwart API" in result.stderr and "did not answer within 2 s" in result.stderr
+
+
+# --------------------------------------------------------------------------- accounts in the bundle
+
+
+ALICE = "Alice-pass-7Qw2-zX9"
+BOB = "Bob-secret-4Kp9-vN1"
+CAROL = "Carol-pass-3Lm8-wQ5"
+BOB_SECRET = {"mail-passwords": {"bob": BOB}}
+ACCOUNTS = [
+    {"name": "alice", "password": ALICE, "quota": "5GiB", "aliases": ["al"]},
+    {"name": "bob", "domain": "example.net", "password_secret": {"name": "mail-passwords", "key": "bob"}},
+    {"name": "carol", "password": CAROL},
+]
+
+
+def accounts_vars(accounts=None, **extra) -> dict:
+    return {"stalwart_accounts": ACCOUNTS if accounts is None else accounts,
+            "stalwart_groups": [{"name": "team", "members": ["alice", "bob@example.net"]}],
+            "stalwart_mailing_lists": [{"name": "news", "recipients": ["alice@example.org"]}], **extra}
+
+
+def _accounts_lib():
+    sys.path.insert(0, str(ensure_collection_link()))
+    # pylint: disable-next=import-outside-toplevel
+    from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_accounts
+
+    return _stalwart_accounts
+
+
+def stored_accounts(server: JmapServer) -> dict[str, dict]:
+    domains = {d["id"]: d["name"] for d in server.objects("Domain")}
+    return {f"{a['name']}@{domains[a['domainId']]}": a for a in server.objects("Account")}
+
+
+def verifies(crypt: str, password: str) -> bool:
+    """Does the SHA-512-crypt ``crypt`` accept ``password`` (as Stalwart checks a login)?"""
+    salt = crypt.split("$")[2]
+    return _accounts_lib().sha512_crypt(password, salt) == crypt
+
+
+@pytest.fixture(scope="module")
+def rendered_accounts(tmp_path_factory):
+    base = tmp_path_factory.mktemp("settings-job-accounts")
+    out = base / "render"
+    result = render(base / "run1", out, accounts_vars())
+    for secret in (ALICE, BOB, CAROL):
+        assert secret not in result.stdout + result.stderr
+    return out
+
+
+@pytest.fixture
+def accounts_stand_in(rendered_accounts, shared_dir):
+    server = JmapServer(shared_dir / "stalwart" / "schema-0.16.18.json.gz",
+                        users={"admin": admin_password(objects(rendered_accounts))})
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_bundle_holds_password_hashes_in_a_secret_only(rendered_accounts, shared_dir):
+    docs = objects(rendered_accounts)
+    found = settings_objects(docs)
+    configmap, job, hashes = found["ConfigMap"], found["Job"], found["Secret"]
+    key = docs[("Secret", "stalwart-credentials")]["stringData"]["STALWART_ACCOUNT_KEY"]
+    lib = _accounts_lib()
+    expected = {"STALWART_HASH_account_alice_40_example_2e_org": lib.password_hash(ALICE, key, "alice@example.org"),
+                "STALWART_HASH_account_carol_40_example_2e_org": lib.password_hash(CAROL, key, "carol@example.org")}
+    assert hashes["stringData"] == expected and hashes["immutable"] is True and hashes["type"] == "Opaque"
+    assert hashes in load_documents(rendered_accounts / "secrets")  # encrypted or sealed with the other Secrets
+    validate(hashes, shared_dir)
+    # No hash (and no password) in the ConfigMap, the Job, plan.ndjson or anything else outside secrets/.
+    plan = configmap["data"]["plan.ndjson"]
+    assert "$6$" not in plan and "$6$" not in json.dumps(job)
+    assert set(re.findall(r'\{"@env":"([A-Za-z0-9_]+)"\}', plan)) == {"STALWART_SMOKE_PASSWORD"} | set(expected)
+    assert set(re.findall(r'\{"@hash":"([A-Za-z0-9_]+)"\}', plan)) == {"STALWART_SECRET_MAIL_PASSWORDS_BOB"}
+    assert files_containing(rendered_accounts / "kubernetes", list(expected.values()) + [ALICE, BOB, CAROL]) == []
+    assert files_containing(rendered_accounts / "stalwart", list(expected.values()) + [ALICE, BOB, CAROL]) == []
+    # The Job mounts the hashes, the account key and the password_secret key, under the names the plan gives them.
+    sources = {v["name"]: v for v in job["spec"]["template"]["spec"]["volumes"]}["credentials"]["projected"]["sources"]
+    assert [src["secret"]["name"] for src in sources] == ["stalwart-credentials", hashes["metadata"]["name"], "mail-passwords"]
+    assert {i["key"] for i in sources[0]["secret"]["items"]} == {"STALWART_RECOVERY_ADMIN", "STALWART_SMOKE_PASSWORD",
+                                                                 "STALWART_ACCOUNT_KEY"}
+    assert "items" not in sources[1]["secret"]
+    assert sources[2]["secret"]["items"] == [{"key": "bob", "path": "STALWART_SECRET_MAIL_PASSWORDS_BOB"}]
+    assert_restricted_pss(job)
+    assert restricted_problems(job) == []
+    validate(job, shared_dir)
+
+
+def test_job_creates_accounts_hashes_secret_passwords_and_rerun_writes_nothing(rendered_accounts, accounts_stand_in, tmp_path):
+    stand_in = accounts_stand_in
+    docs = objects(rendered_accounts)
+    first = run_job(docs, tmp_path / "pod1", stand_in.url, cluster=BOB_SECRET)
+    assert first.returncode == 0, first.stderr
+    accounts = stored_accounts(stand_in)
+    assert {"alice@example.org", "bob@example.net", "carol@example.org", "team@example.org"} <= set(accounts)
+    key = docs[("Secret", "stalwart-credentials")]["stringData"]["STALWART_ACCOUNT_KEY"]
+    lib = _accounts_lib()
+    # bob's password came from his Secret, hashed in the Job exactly as apply mode hashes it; it accepts his password.
+    bob = accounts["bob@example.net"]["credentials"]["0"]["secret"]
+    assert bob == lib.password_hash(BOB, key, "bob@example.net") and verifies(bob, BOB) and not verifies(bob, ALICE)
+    assert verifies(accounts["alice@example.org"]["credentials"]["0"]["secret"], ALICE)
+    records = {r["key"]: r["value"] for r in stand_in.objects("MemoryLookupKeyValue")}
+    assert records["bob@example.net"] == lib.revision(bob)
+    writes = stand_in.set_calls
+    second = run_job(docs, tmp_path / "pod2", stand_in.url, cluster=BOB_SECRET)
+    assert second.returncode == 0, second.stderr
+    assert stand_in.set_calls == writes and "nothing to change" in second.stderr
+    for out in (first, second):
+        for value in [ALICE, BOB, CAROL, bob] + secret_values(docs):
+            assert value not in out.stdout + out.stderr
+
+
+def test_job_removes_absent_accounts_reports_strays_and_prunes_when_asked(rendered_accounts, accounts_stand_in, tmp_path):
+    stand_in = accounts_stand_in
+    assert run_job(objects(rendered_accounts), tmp_path / "pod1", stand_in.url, cluster=BOB_SECRET).returncode == 0
+    domain = next(d["id"] for d in stand_in.objects("Domain") if d["name"] == "example.org")
+    status, body = stand_in.handle({"using": ["urn:ietf:params:jmap:core", "urn:stalwart:jmap"], "methodCalls": [
+        ["x:Account/set", {"create": {"s": {"@type": "User", "name": "stray", "domainId": domain}}}, "0"]]})
+    assert status == 200 and "created" in body["methodResponses"][0][1], body
+    gone = [ACCOUNTS[0], ACCOUNTS[1], {"name": "carol", "state": "absent"}]
+    out = tmp_path / "render"
+    shutil.copytree(rendered_accounts, out)
+    render(tmp_path / "run1", out, accounts_vars(gone))
+    result = run_job(objects(out), tmp_path / "pod2", stand_in.url, cluster=BOB_SECRET)
+    assert result.returncode == 0, result.stderr
+    accounts = stored_accounts(stand_in)
+    assert "carol@example.org" not in accounts and "carol@example.org" not in {r["key"] for r in stand_in.objects("MemoryLookupKeyValue")}
+    # Not listed, no prune: left alone and named in the log.
+    assert "stray@example.org" in accounts and "left alone" in result.stderr and "name=stray" in result.stderr
+    hashes = settings_objects(objects(out))["Secret"]["stringData"]
+    assert list(hashes) == ["STALWART_HASH_account_alice_40_example_2e_org"]
+    render(tmp_path / "run2", out, accounts_vars(gone, stalwart_accounts_prune=True))
+    pruned = run_job(objects(out), tmp_path / "pod3", stand_in.url, cluster=BOB_SECRET)
+    assert pruned.returncode == 0, pruned.stderr
+    assert set(stored_accounts(stand_in)) == {"alice@example.org", "bob@example.net", "team@example.org", "smoke@example.org"}
+    writes = stand_in.set_calls
+    assert run_job(objects(out), tmp_path / "pod4", stand_in.url, cluster=BOB_SECRET).returncode == 0
+    assert stand_in.set_calls == writes
 
 
 # --------------------------------------------------------------------------- the bundle over time

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 """Accounts, groups and mailing lists from variables, through ansible-playbook: apply mode against the Kubernetes
 API and Stalwart JMAP test servers (create, re-run writes nothing, change a quota, add an alias, rotate a password,
-remove with state absent, report what the variables do not list) and render mode (the plan holds hashes only); bad
+remove with state absent, report what the variables do not list) and render mode (the plan names the hashes, a
+Secret under secrets/ holds them); bad
 input is refused in preflight before anything is written. No password ever appears in the output or the render."""
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import base64
 import importlib.util
 import json
 import pathlib
+
+import yaml
 
 from servers.ansible import run_playbook
 from test_stalwart_role_apply import BASE_VARS, converge, converged_servers, ok
@@ -141,12 +144,17 @@ def test_render_plans_hashes_only(tmp_path):
     first = ok(run_playbook(play, tmp_path / "run1", extra_vars=extra_vars))
     plan = [json.loads(line) for line in (render_dir / "stalwart" / "plan.ndjson").read_text().splitlines()]
     accounts = next(op for op in plan if op["object"] == "Account")["value"]
-    secret = accounts["account_alice_40_example_2e_org"]["credentials"]["0"]["secret"]
+    # The plan names the hash; the settings Secret under secrets/ holds it.
+    ref = accounts["account_alice_40_example_2e_org"]["credentials"]["0"]["secret"]
+    assert ref == {"@env": "STALWART_HASH_account_alice_40_example_2e_org"}
+    [holding] = [p for p in (render_dir / "secrets").rglob("*.yaml") if "STALWART_HASH_account_alice" in p.read_text()]
+    secret = yaml.safe_load(holding.read_text())["stringData"]["STALWART_HASH_account_alice_40_example_2e_org"]
     assert secret.startswith("$6$")
+    assert [p for p in render_dir.rglob("*") if p.is_file() and secret in p.read_text(errors="replace")] == [holding]
     assert ALICE not in first.stdout
     for path in render_dir.rglob("*"):
         if path.is_file():
             assert ALICE not in path.read_text(errors="replace"), path
     again = ok(run_playbook(play, tmp_path / "run2", extra_vars=extra_vars))
     assert again.changed == 0
-    assert (render_dir / "stalwart" / "plan.ndjson").read_text().count(secret) == 1
+    assert holding.read_text().count(secret) == 1

@@ -173,11 +173,13 @@ def test_plan_maps_accounts_groups_and_lists():
         "roles": {"@type": "Admin"},
         "permissions": {"@type": "Inherit"},
     }
-    assert records == {"revision_alice_40_example_2e_org": {"namespace": accounts_lib.REVISION_NAMESPACE, "key": "alice@example.org",
-                                                            "value": accounts_lib.revision(secret), "isGlobPattern": False}}
+    assert records["revision_alice_40_example_2e_org"] == {"namespace": accounts_lib.REVISION_NAMESPACE, "key": "alice@example.org",
+                                                           "value": accounts_lib.revision(secret), "isGlobPattern": False}
+    # A password from a Secret: hashed by the applier, which holds its value and the key (resolve_hash_refs).
     bob = users["account_bob_40_example_2e_net"]
-    assert bob["credentials"]["0"]["secret"] == {"@env": "STALWART_SECRET_MAIL_PASSWORDS_BOB"} and bob["quotas"] == {}
-    assert "@revision" not in bob
+    assert bob["credentials"]["0"]["secret"] == {"@hash": "STALWART_SECRET_MAIL_PASSWORDS_BOB"} and bob["quotas"] == {}
+    assert bob["@revision"] == "#revision_bob_40_example_2e_net"
+    assert records["revision_bob_40_example_2e_net"]["value"] == {"@hash": "STALWART_SECRET_MAIL_PASSWORDS_BOB"}
     carol = users["account_carol_40_example_2e_org"]
     assert carol["permissions"] == {"@type": "Merge", "enabledPermissions": {}, "disabledPermissions": {"authenticate": True}}
     assert "quotas" not in carol and "roles" not in carol
@@ -205,6 +207,8 @@ def test_plan_refuses_plain_passwords_and_bad_input():
 def test_plan_objects_fit_the_schema(schema):
     accounts, groups, lists = _full()
     ops, _removals = accounts_lib.plan_ops(accounts, groups, lists, DOMAINS)
+    # As the applier sends them: the passwords from Secrets hashed.
+    ops = accounts_lib.resolve_hash_refs(ops, {"STALWART_SECRET_MAIL_PASSWORDS_BOB": PASSWORD}, KEY)
     for op in ops:
         for key, value in op["value"].items():
             value = {k: v for k, v in value.items() if k != accounts_lib.REVISION}
@@ -289,3 +293,69 @@ def test_reconcile_report_lists_without_deleting(monkeypatch):
     # A scope naming a plan object the server lacks matches nothing (and deletes nothing).
     result = _jmap.apply(client, [], reconcile=[{"object": "Account", "scope": {"domainId": "#domain_none"}}])
     assert result["changed"] is False and "a1" in fake.store["x:Account"]
+
+
+def _plan(items):
+    ops, _removals = accounts_lib.plan_ops(items, [], [], DOMAINS)
+    return [{"@type": "upsert", "object": "Domain", "matchOn": ["name"],
+             "value": {"domain_example_org": {"name": "example.org"}, "domain_example_net": {"name": "example.net"}}}] + ops
+
+
+def test_split_hashes_keeps_them_out_of_the_plan():
+    items = accounts_lib.hashed([{"name": "alice", "password": PASSWORD}, {"name": "dave", "password_env": "DAVE"}], DOMAINS, KEY)
+    ops = _plan(items)
+    split, secrets = accounts_lib.split_hashes(ops)
+    secret = items[0]["password_hash"]
+    assert secrets == {"STALWART_HASH_account_alice_40_example_2e_org": secret}
+    text = plan_lib.plan_ndjson(split)
+    assert secret not in text and "$6$" not in text
+    users = split[-1]["value"]
+    assert users["account_alice_40_example_2e_org"]["credentials"]["0"]["secret"] == {"@env": "STALWART_HASH_account_alice_40_example_2e_org"}
+    assert users["account_dave_40_example_2e_org"]["credentials"]["0"]["secret"] == {"@env": "DAVE"}
+    # The revision record stays in the plan (a digest, no hash), and the input is left as it was.
+    assert split[1] == ops[1] and ops[-1]["value"]["account_alice_40_example_2e_org"]["credentials"]["0"]["secret"] == secret
+
+
+def test_resolve_hash_refs_hashes_as_apply_mode_does():
+    ops = _plan([{"name": "bob", "domain": "example.net", "password_secret": {"name": "mail-passwords", "key": "bob"}}])
+    assert accounts_lib.hash_refs(ops) == {"STALWART_SECRET_MAIL_PASSWORDS_BOB"}
+    resolved = accounts_lib.resolve_hash_refs(ops, {"STALWART_SECRET_MAIL_PASSWORDS_BOB": PASSWORD}, KEY)
+    # The same hash and revision as a plain password of the same value hashed by account_hashes in apply mode.
+    expected = _plan(accounts_lib.hashed([{"name": "bob", "domain": "example.net", "password": PASSWORD}], DOMAINS, KEY))
+    assert resolved == expected
+    assert accounts_lib.hash_refs(resolved) == set() and accounts_lib.resolve_hash_refs(resolved, {}, None) == resolved
+    with pytest.raises(ValueError, match="STALWART_ACCOUNT_KEY is not set"):
+        accounts_lib.resolve_hash_refs(ops, {"STALWART_SECRET_MAIL_PASSWORDS_BOB": PASSWORD}, "")
+    with pytest.raises(ValueError, match="STALWART_SECRET_MAIL_PASSWORDS_BOB not found"):
+        accounts_lib.resolve_hash_refs(ops, {}, KEY)
+
+
+def test_password_secret_refs_may_not_collide():
+    found = accounts_lib.problems([{"name": "a", "password_secret": {"name": "x-y", "key": "z"}},
+                                   {"name": "b", "password_secret": {"name": "x", "key": "y.z"}},
+                                   {"name": "c", "password_secret": {"name": "x-y", "key": "z"}}], [], [], DOMAINS)
+    assert found == ["stalwart_accounts[1].password_secret: x/y.z and x-y/z of stalwart_accounts[0] both map to STALWART_SECRET_X_Y_Z;"
+                     " rename the Secret or its key"]
+
+
+def test_split_hash_refs_are_sent_only_when_the_password_changes(monkeypatch):
+    """The render-mode plan (hashes as secret references) converges as the inline plan does: re-run writes nothing."""
+    monkeypatch.syspath_prepend(str(pathlib.Path(__file__).parent))
+    server = _Masking()
+
+    def run(password):
+        split, secrets = accounts_lib.split_hashes(_plan(accounts_lib.hashed([{"name": "alice", "password": password}], DOMAINS, KEY)))
+        server.fake.set_calls.clear()
+        result = _jmap.apply(_jmap.Client("http://stalwart:8080", "admin", "pw", server, backoff=0), split, secrets=secrets)
+        return result, list(server.fake.set_calls)
+
+    run(PASSWORD)
+    stored = next(iter(server.fake.store["x:Account"].values()))
+    assert stored["credentials"]["0"]["secret"] == accounts_lib.password_hash(PASSWORD, KEY, "alice@example.org")
+    again, calls = run(PASSWORD)
+    assert again["changed"] is False and calls == []
+    _rotated, calls = run(PASSWORD + " v2")
+    assert [c[0] for c in calls] == ["x:MemoryLookupKeyValue", "x:Account"]
+    assert stored["credentials"]["0"]["secret"] == accounts_lib.password_hash(PASSWORD + " v2", KEY, "alice@example.org")
+    settled, calls = run(PASSWORD + " v2")
+    assert settled["changed"] is False and calls == []
