@@ -340,8 +340,8 @@ options:
         and one of C(password_hash) (a crypt(3) hash such as C($6$...); the M(openova.stalwart.stalwart_settings) side
         sends it only when it changed, see the revision record in the docs), C(password_env) (a secret reference the
         applier resolves; the plan carries only the name) or C(password_secret) (C({name, key}) of a Kubernetes Secret,
-        planned as C({"@hash": "STALWART_SECRET_<NAME>_<KEY>"}): the applier hashes the value it reads under that name
-        with the per-install key, and sends it only when it changed). A plain C(password) is refused (hash it first;
+        planned as an C(@hash) reference to C(STALWART_SECRET_<NAME>_<KEY>); the applier hashes the value it reads under
+        that name with the per-install key, and sends it only when it changed). A plain C(password) is refused (hash it first;
         the stalwart role does, with a per-install key).
       - Optional C(description), C(aliases) (local parts or addresses of a domain in O(domains)), C(quota) (a size such
         as C(5GiB), or C(unlimited)), C(roles) (C(user) or C(admin)), C(enabled) (false keeps the mail but refuses
@@ -447,7 +447,7 @@ options:
     default: false
   split_hashes:
     description:
-      - Keep the accounts' password hashes out of the plan (RV(plan), RV(ndjson) and C(plan.ndjson)): each becomes the
+      - Keep the accounts' password hashes out of the plan (RV(plan), RV(ndjson) and C(plan.ndjson)); each becomes the
         secret reference C(STALWART_HASH_<creation id>) and RV(hashes) returns the values, for a Secret beside the plan.
         Render mode sets it, so that no ConfigMap and no file outside C(secrets/) holds a hash.
     type: bool

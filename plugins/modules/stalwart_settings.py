@@ -54,8 +54,8 @@ options:
       - Values for the secret references in the plan, by reference name (for example C(STALWART_SMOKE_PASSWORD)).
         Names not given here are read from the environment of the module.
       - A plan rendered with password hashes apart (render mode) names them C(STALWART_HASH_<id>) (their values are in
-        the settings Secret of C(secrets/)). An account password from a Kubernetes Secret (C({"@hash": NAME}) in the
-        plan) is hashed here from the value of NAME with the key C(STALWART_ACCOUNT_KEY), both given here or in the environment.
+        the settings Secret of C(secrets/)). An account password from a Kubernetes Secret (an C(@hash) reference to NAME
+        in the plan) is hashed here from the value of NAME with the key C(STALWART_ACCOUNT_KEY), both given here or in the environment.
     type: dict
     default: {}
   schema_check:
