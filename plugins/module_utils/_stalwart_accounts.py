@@ -493,21 +493,13 @@ def is_hash_ref(value: t.Any) -> bool:
     return isinstance(value, dict) and set(value) == {HASH_REF} and isinstance(value[HASH_REF], str)
 
 
-def _account_values(ops: list) -> t.Iterator[dict]:
-    for op in ops:
-        if isinstance(op, dict) and op.get("@type") == "upsert" and op.get("object") in ("Account", "x:Account"):
-            for value in (op.get("value") or {}).values():
-                if isinstance(value, dict):
-                    yield value
-
-
-def _credentials(value: dict) -> t.Iterator[dict]:
+def _credentials(value: dict[str, t.Any]) -> t.Iterator[dict[str, t.Any]]:
     for credential in (value.get("credentials") or {}).values():
         if isinstance(credential, dict) and credential.get("@type") == "Password":
             yield credential
 
 
-def split_hashes(ops: list) -> tuple[list, dict[str, str]]:
+def split_hashes(ops: list[dict[str, t.Any]]) -> tuple[list[dict[str, t.Any]], dict[str, str]]:
     """``ops`` with each account's literal password hash replaced by a secret reference (``{"@env": NAME}``), and the
     hashes by NAME: the plan a ConfigMap may hold, and its secret part for a Secret. The revision records stay."""
     secrets: dict[str, str] = {}
@@ -532,7 +524,7 @@ def split_hashes(ops: list) -> tuple[list, dict[str, str]]:
     return result, secrets
 
 
-def hash_refs(ops: list) -> set[str]:
+def hash_refs(ops: list[dict[str, t.Any]]) -> set[str]:
     """The secret names the plan's ``{"@hash": NAME}`` values need."""
     found: set[str] = set()
     for op in ops:
@@ -541,12 +533,12 @@ def hash_refs(ops: list) -> set[str]:
         for value in (op.get("value") or {}).values():
             if isinstance(value, dict):
                 for item in [value.get("value")] + [c.get("secret") for c in _credentials(value)]:
-                    if is_hash_ref(item):
+                    if isinstance(item, dict) and is_hash_ref(item):
                         found.add(item[HASH_REF])
     return found
 
 
-def resolve_hash_refs(ops: list, secrets: t.Mapping[str, str], key: str | None) -> list:
+def resolve_hash_refs(ops: list[dict[str, t.Any]], secrets: t.Mapping[str, str], key: str | None) -> list[dict[str, t.Any]]:
     """``ops`` with every ``{"@hash": NAME}`` computed: a revision record's value from the hash of secret NAME under
     ``key`` for the record's address, an account's password from the hash of the record its ``@revision`` names (the
     same hash, so the password is sent only when it changed). Raise ``ValueError`` naming what is missing."""
