@@ -38,11 +38,12 @@ def applier_modules(name: str = "_settings_job.py", found: set | None = None) ->
     found = set() if found is None else found
     found.add(name)
     text = (MODULE_UTILS / name).read_text()
-    for module in re.findall(r"^\s*from ansible_collections\.openova\.stalwart\.plugins\.module_utils(?:\.(\w+))? import (\w+)",
-                             text, re.M):
-        file = f"{module[0] or module[1]}.py"
-        if file not in found:
-            applier_modules(file, found)
+    for module, names in re.findall(r"^\s*from ansible_collections\.openova\.stalwart\.plugins\.module_utils(?:\.(\w+))? import ([\w, ]+)",
+                                    text, re.M):
+        # "from ...module_utils import _a, _b" (modules) or "from ...module_utils._a import name" (a module's names).
+        for file in [f"{module}.py"] if module else [f"{n.strip()}.py" for n in names.split(",") if n.strip()]:
+            if file not in found:
+                applier_modules(file, found)
     return found
 
 
