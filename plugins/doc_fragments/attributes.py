@@ -21,18 +21,19 @@ attributes:
       - This assumes that the system controlled/queried by the module has not changed in a relevant way.
 """
 
-    # Modules whose action plugin runs them in-process on the controller (plugin_utils/_local_module.py).
-    ACTION_IN_PROCESS = r"""
+    # Modules whose action plugin does all the work on the controller (the module file documents it).
+    CONTROLLER_ACTION = r"""
 options: {}
 attributes:
   action:
     description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
     support: full
     details:
-      - When the task would run the module on the controller with the controller's own Python (connection C(local),
-        no become, no C(async), no task C(environment), C(ansible_python_interpreter) the one running
-        C(ansible-playbook)), the action plugin runs the module's code in its worker process, with the same argument
-        checks, check and diff modes and C(no_log) masking, and no module process. Any other target gets the module.
+      - The action plugin does all the work on the Ansible controller, whichever host the task runs for (paths are
+        the controller's); the module is never sent to a target.
+  async:
+    description: Supports being used with the C(async) keyword.
+    support: none
 """
 
     # Modules that talk to Stalwart's management API.

@@ -26,10 +26,11 @@ description:
   - Without O(path) and O(key_dir) the module works in memory. Keys passed in through O(keys[].private_key)
     (for example read back from a Kubernetes Secret) are checked and used, missing ones are generated, and with
     O(return_private_keys=true) the new private keys are returned. The task must then set C(no_log=true).
-  - Runs on the Ansible controller or wherever the key files live; needs the Python C(cryptography) library.
+  - Runs on the Ansible controller (O(path) and O(key_dir) are paths there); needs the Python C(cryptography)
+    library on the controller.
 extends_documentation_fragment:
   - openova.stalwart.attributes
-  - openova.stalwart.attributes.ACTION_IN_PROCESS
+  - openova.stalwart.attributes.CONTROLLER_ACTION
 attributes:
   check_mode:
     support: full
@@ -113,7 +114,7 @@ options:
   workers:
     description:
       - Number of processes generating RSA keys in parallel. Defaults to the number of CPU cores available.
-      - Ed25519 keys are cheap and made in the module process itself.
+      - Ed25519 keys are made in the action's own process.
     type: int
   replace_invalid:
     description:
@@ -142,8 +143,8 @@ notes:
   - "The returned RV(dkim_keys[].txt_value) is C(v=DKIM1; k=rsa; h=sha256; p=<base64 SubjectPublicKeyInfo>) for RSA and
     C(v=DKIM1; k=ed25519; p=<base64 raw 32-byte key>) for Ed25519. An RSA-2048 value is longer than the 255 bytes
     of one TXT character-string; publish RV(dkim_keys[].txt_strings) as the strings of one record."
-  - Existing RSA keys are loaded without OpenSSL's slow prime test (about 65 ms per key); the module checks
-    instead that modulus, exponents and CRT values are consistent, which any corruption breaks.
+  - Existing RSA keys are loaded without OpenSSL's prime test; the module checks instead that modulus, exponents
+    and CRT values are consistent, which any corruption breaks.
 seealso:
   - name: RFC 6376
     description: DomainKeys Identified Mail (DKIM) Signatures.
@@ -363,13 +364,13 @@ private_key:
   sample: "-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----\n"
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.openova.stalwart.plugins.module_utils import _dkim
 
 
 def module_kwargs() -> dict:
-    """AnsibleModule's arguments (the action plugin validates with the same spec)."""
+    """The argument spec, with which the action plugin validates the task's arguments."""
     return dict(
         argument_spec=dict(
             domain=dict(type="str"),
@@ -399,36 +400,9 @@ def module_kwargs() -> dict:
     )
 
 
-def run(module) -> None:
-    """The module's work; ``module`` is AnsibleModule, or its stand-in when the action plugin runs it in-process."""
-    if not _dkim.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=_dkim.CRYPTOGRAPHY_IMPORT_ERROR)
-    params = module.params
-    try:
-        if params["keys"] is not None:
-            specs = _dkim.key_specs(params["keys"], params["key_dir"], params["algorithm"], params["size"])
-        else:
-            specs = [_dkim.key_spec(params, "", params["path"], params["key_dir"], params["algorithm"], params["size"])]
-        result = _dkim.ensure_keys(specs, key_dir=params["key_dir"], workers=params["workers"],
-                                   check_mode=module.check_mode, replace_invalid=params["replace_invalid"],
-                                   return_private_keys=params["return_private_keys"],
-                                   return_key_files=params["return_key_files"], diff=module._diff)
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
-    if params["keys"] is None:
-        result.pop("records")
-        result.pop("key_files", None)
-        single = result.pop("dkim_keys")[0]
-        single.pop("changed")
-        result.update(single)
-        # A top-level "path" makes AnsibleModule add the file's stat fields, whose "size" (bytes) would
-        # overwrite the key size (bits); the key file's mode is fixed at 0600 anyway.
-        module.add_path_info = lambda kwargs: kwargs
-    module.exit_json(**result)
-
-
 def main() -> None:
-    run(AnsibleModule(**module_kwargs()))
+    module = AnsibleModule(**module_kwargs())
+    module.fail_json(msg="openova.stalwart.dkim_key runs on the controller, in its action plugin")
 
 
 if __name__ == "__main__":

@@ -21,10 +21,10 @@ description:
     when a zone already matches.
   - Only the rrsets it computes are touched; at the zone apex only the TXT value starting with C(v=spf1) is
     managed, other TXT records there stay.
-  - Every domain is handled in one call, so a playbook needs one task for a thousand domains.
+  - Every domain is handled in one call, so a playbook needs one task for all of them.
 extends_documentation_fragment:
   - openova.stalwart.attributes
-  - openova.stalwart.attributes.ACTION_IN_PROCESS
+  - openova.stalwart.attributes.CONTROLLER_ACTION
   - openova.stalwart.attributes.ACTIONGROUP_DNS
   - openova.stalwart.dns
 attributes:
@@ -343,8 +343,7 @@ options:
     choices: [mx, spf, dkim, dmarc, tlsrpt, mta_sts, srv, autoconfig, caa, tlsa, host]
   return_records:
     description:
-      - Return RV(records) and RV(table). Turn off to only check the input (for example in a preflight step),
-        which keeps the result small at a thousand domains.
+      - Return RV(records) and RV(table). Turn off to only check the input (for example in a preflight step).
     type: bool
     default: true
 notes:
@@ -434,13 +433,9 @@ mta_sts_policy:
   type: str
 """
 
-import os
-import traceback
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.openova.stalwart.plugins.module_utils import _dns_records, _dns_verify, _rfc2136
-from ansible_collections.openova.stalwart.plugins.module_utils._files import read_text, write_atomic
+from ansible_collections.openova.stalwart.plugins.module_utils import _dns_records, _rfc2136
 
 DMARC = {
     "policy": {"type": "str", "default": "reject", "choices": ["none", "quarantine", "reject"]},
@@ -502,105 +497,15 @@ def argument_spec() -> dict:
     return spec
 
 
-def resolver(params: dict) -> _dns_records.Lookup | None:
-    """The lookup that resolves load balancer host names, when one is given (dnspython is needed only then)."""
-    if not (params["mail_host_hostname"] or params["web_hostname"]) or not _dns_verify.HAS_DNSPYTHON:
-        return None
-    return _dns_verify.resolver_lookup(_dns_verify.make_resolver(params["resolvers"] or None, params["resolver_port"],
-                                                                 params["timeout"]))
-
-
-def settings(params: dict, check_mode: bool = False) -> _dns_records.Settings:
-    return _dns_records.Settings(
-        domains=params["domains"], mail_host=params["mail_host"], mail_host_ipv4=params["mail_host_ipv4"],
-        mail_host_ipv6=params["mail_host_ipv6"], mail_host_hostname=params["mail_host_hostname"],
-        web_ipv4=params["web_ipv4"], web_ipv6=params["web_ipv6"], web_hostname=params["web_hostname"],
-        resolve=resolver(params), mail_host_zone=params["mail_host_zone"],
-        dkim_records=params["dkim_records"], ttl=params["ttl"], ttls=params["ttls"],
-        mx_preference=params["mx_preference"], spf_mechanisms=params["spf_mechanisms"], spf_all=params["spf_all"],
-        helo_spf=params["helo_spf"], dmarc=params["dmarc"], tlsrpt_rua=params["tlsrpt_rua"],
-        mta_sts=params["mta_sts"], srv=params["srv"], autoconfig=params["autoconfig"],
-        caa_issuers=params["caa_issuers"], caa_iodef=params["caa_iodef"],
-        tlsa_public_key=params["tlsa_public_key"], tlsa_ports=params["tlsa_ports"], kinds=params["kinds"],
-        dkim_pending=check_mode)
-
-
-def write_zonefiles(module: AnsibleModule, directory: str, files: dict, absent: bool) -> tuple[list, list]:
-    """Write (or with ``absent`` remove) the snippets atomically; return (paths, diffs of changed files)."""
-    paths, diffs = [], []
-    for name, content in sorted(files.items()):
-        path = os.path.join(directory, name)
-        paths.append(path)
-        before = read_text(path)
-        after = None if absent else content
-        if before == after:
-            continue
-        diffs.append({"before_header": path, "after_header": path, "before": before or "", "after": after or ""})
-        if module.check_mode:
-            continue
-        if after is None:
-            os.unlink(path)
-            continue
-        write_atomic(path, after)
-    return paths, diffs
-
-
 def module_kwargs() -> dict:
-    """AnsibleModule's arguments (the action plugin validates with the same spec)."""
+    """The argument spec, with which the action plugin validates the task's arguments."""
     return dict(argument_spec=argument_spec(), supports_check_mode=True,
                 required_if=[("provider", "rfc2136", ("server",)), ("provider", "zonefile", ("zonefile_dir",))])
 
 
-def run(module) -> None:
-    """The module's work; ``module`` is AnsibleModule, or its stand-in when the action plugin runs it in-process."""
-    params = module.params
-    try:
-        rrsets = _dns_records.compute(settings(params, module.check_mode))
-        _dns_records.check_kinds_output(params["kinds"], params["zonefile_dir"], params["provider"])
-        server = _rfc2136.server_from_params(params) if params["provider"] == "rfc2136" else None
-        if params["workers"] < 1:
-            raise ValueError(f"workers: expected at least 1, got {params['workers']}")
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
-    result = {"changed": False, "zones": [], "updates_sent": 0}
-    if params["return_records"]:
-        result.update(records=[r.as_dict() for r in rrsets], table=_dns_records.table(rrsets))
-    if params["mta_sts"]["enabled"]:
-        result["mta_sts_policy"] = _dns_records.mta_sts_policy(params["mail_host"].lower().rstrip("."),
-                                                               params["mta_sts"]["mode"], params["mta_sts"]["max_age"])
-    diffs = []
-    if params["zonefile_dir"]:
-        paths, file_diffs = write_zonefiles(module, params["zonefile_dir"], _dns_records.zonefiles(rrsets),
-                                            params["state"] == "absent")
-        result["zonefiles"] = paths
-        diffs.extend(file_diffs)
-    if params["provider"] == "external_dns":
-        result["manifests"] = _dns_records.external_dns_endpoints(rrsets, params["external_dns_namespace"])
-        module.warn("external-dns publishes MX, TXT and SRV records only with providers that support them, and"
-                    " reads DNSEndpoint objects only with its 'crd' source enabled (--source=crd)")
-    if server is not None:
-        if not _rfc2136.HAS_DNSPYTHON:
-            module.fail_json(msg=missing_required_lib("dnspython"), exception=traceback.format_exc())
-        try:
-            zones = _rfc2136.publish(server, rrsets, params["state"], module.check_mode, params["workers"],
-                                     params["read_method"])
-        except _rfc2136.DNSError as exc:
-            module.fail_json(msg=str(exc), **result)
-        result["zones"] = [z.as_dict() for z in zones]
-        result["updates_sent"] = sum(1 for z in zones if z.sent)
-        for zone in zones:
-            if zone.changed:
-                diffs.append({"before_header": f"zone {zone.zone}", "after_header": f"zone {zone.zone}",
-                              "before": "".join(line + "\n" for c in zone.changes for line in c.lines("before")),
-                              "after": "".join(line + "\n" for c in zone.changes for line in c.lines("after"))})
-    result["changed"] = bool(diffs)
-    if module._diff:
-        result["diff"] = diffs
-    module.exit_json(**result)
-
-
 def main() -> None:
-    run(AnsibleModule(**module_kwargs()))
+    module = AnsibleModule(**module_kwargs())
+    module.fail_json(msg="openova.stalwart.dns_records runs on the controller, in its action plugin")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ description:
     apply by O(field_manager) would change it - a field the manifest sends with another value or not owned yet, or a
     field our manager owns and the manifest no longer sends (the apply removes it, so an annotation, a CPU limit or
     an environment variable dropped from a template is dropped from the cluster). An object that would not change
-    costs one read and no write, so a converged cluster receives no request but reads.
+    gets one read and no write, so a converged cluster receives no request but reads.
   - Server-side applies the others in order (field manager O(field_manager), conflicts forced), and counts an object
     as changed only when the object the server returns differs from the live one.
   - Then waits for O(waits) and for every manifest of a kind in O(wait_kinds), per kind as
@@ -27,9 +27,10 @@ description:
     the live object; one whose Namespace or kind (CRD) does not exist yet is reported in RV(would_create) without
     asking the server. With C(--diff) each change shows as the live object against the dry-run result (Secret values
     hidden).
+  - A plain module, as M(kubernetes.core.k8s) is - it runs on the task's host (usually C(localhost)), where
+    O(kubeconfig) is read and the Python C(kubernetes) client must be installed.
 extends_documentation_fragment:
   - openova.stalwart.attributes
-  - openova.stalwart.attributes.ACTION_IN_PROCESS
 attributes:
   check_mode:
     support: full
@@ -158,7 +159,7 @@ except ImportError:
 
 
 def module_kwargs() -> dict:
-    """AnsibleModule's arguments (the action plugin validates with the same spec)."""
+    """AnsibleModule's arguments."""
     return dict(
         argument_spec=dict(
             component=dict(type="str", required=True),
@@ -194,8 +195,8 @@ def _objects(module) -> list:
     return desired
 
 
-def run(module) -> None:
-    """The module's work; ``module`` is AnsibleModule, or its stand-in when the action plugin runs it in-process."""
+def main() -> None:
+    module = AnsibleModule(**module_kwargs())
     # no_log on the option masks everything should the arguments be refused; past that point only the Secrets'
     # values are secret (masking every word of every manifest would garble the result).
     module.no_log_values = _k8s_render.secret_values(module.params["manifests"])
@@ -226,10 +227,6 @@ def run(module) -> None:
     if module._diff and outcome.diffs:  # pylint: disable=protected-access
         result["diff"] = outcome.diffs
     module.exit_json(**result)
-
-
-def main() -> None:
-    run(AnsibleModule(**module_kwargs()))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ description:
   - Output is byte-stable, so a second run with the same manifests reports no change.
 extends_documentation_fragment:
   - openova.stalwart.attributes
-  - openova.stalwart.attributes.ACTION_IN_PROCESS
+  - openova.stalwart.attributes.CONTROLLER_ACTION
 attributes:
   check_mode:
     support: full
@@ -59,8 +59,7 @@ options:
     description:
       - The component's Kubernetes objects in apply order, each with C(apiVersion), C(kind) and C(metadata.name).
       - An item may also be YAML text of one or more such objects (a rendered template), taken in its place in
-        document order. Ansible passes a string between tasks at no cost, while it copies an object container by
-        container (an Ingress for a thousand domains has some twenty thousand).
+        document order.
       - Not logged, since Secrets carry their values.
     type: list
     elements: raw
@@ -111,23 +110,11 @@ files:
   sample: [kubernetes/20-cnpg/000-cluster-stalwart-db.yaml]
 """
 
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
-from ansible_collections.openova.stalwart.plugins.module_utils import _k8s_render
-
-try:
-    import yaml  # noqa: F401  pylint: disable=unused-import
-    HAS_YAML = True
-    YAML_ERROR = None
-except ImportError:
-    HAS_YAML = False
-    YAML_ERROR = traceback.format_exc()
+from ansible.module_utils.basic import AnsibleModule
 
 
 def module_kwargs() -> dict:
-    """AnsibleModule's arguments (the action plugin validates with the same spec)."""
+    """The argument spec, with which the action plugin validates the task's arguments."""
     return dict(
         argument_spec=dict(
             path=dict(type="path", required=True),
@@ -140,36 +127,9 @@ def module_kwargs() -> dict:
     )
 
 
-def run(module) -> None:
-    """The module's work; ``module`` is AnsibleModule, or its stand-in when the action plugin runs it in-process."""
-    # no_log on the option masks everything should the arguments be refused; past that point only the Secrets'
-    # values are secret (masking every word of every manifest would garble the diff, and scanning the result
-    # for each of them takes seconds at a thousand domains).
-    module.no_log_values = _k8s_render.secret_values(module.params["manifests"])
-    if not HAS_YAML:
-        module.fail_json(msg=missing_required_lib("PyYAML"), exception=YAML_ERROR)
-    try:
-        manifests = _k8s_render.objects(module.params["manifests"])  # a parse error names no content
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
-    module.no_log_values = _k8s_render.secret_values(manifests)
-    try:
-        result = _k8s_render.sync(module.params["path"], module.params["component"], module.params["order"],
-                                  manifests, check_mode=module.check_mode, namespaces=module.params["namespaces"])
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
-    except OSError as exc:
-        module.fail_json(msg=f"path: cannot write {module.params['path']}: {exc}")
-    diff = result.pop("diff")
-    if module._diff:  # pylint: disable=protected-access
-        result["diff"] = diff
-    # The manifests are written to files already; echoing them back in the result would only cost time.
-    result["invocation"] = {"module_args": dict(module.params, manifests=f"({len(manifests)} objects)")}
-    module.exit_json(**result)
-
-
 def main() -> None:
-    run(AnsibleModule(**module_kwargs()))
+    module = AnsibleModule(**module_kwargs())
+    module.fail_json(msg="openova.stalwart.k8s_render runs on the controller, in its action plugin")
 
 
 if __name__ == "__main__":

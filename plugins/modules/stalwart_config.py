@@ -23,7 +23,7 @@ description:
   - Bad input fails before anything is written, with an error naming the option.
 extends_documentation_fragment:
   - openova.stalwart.attributes
-  - openova.stalwart.attributes.ACTION_IN_PROCESS
+  - openova.stalwart.attributes.CONTROLLER_ACTION
 attributes:
   check_mode:
     support: full
@@ -435,8 +435,7 @@ options:
     type: path
   return_plan:
     description:
-      - Return RV(plan). Turn off when O(dest) keeps it anyway and nothing else reads it (at a thousand domains the
-        plan holds thousands of objects, and handing them back to Ansible takes seconds).
+      - Return RV(plan). Turn off when O(dest) keeps it anyway and nothing else reads it.
     type: bool
     default: true
   return_ndjson:
@@ -542,14 +541,9 @@ files:
   elements: str
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_accounts
 from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_plan as plan_lib
-from ansible_collections.openova.stalwart.plugins.module_utils._files import read_text, write_atomic
 
 _SECRET_ENV = {"type": "str", "no_log": False}
 
@@ -651,50 +645,13 @@ def argument_spec() -> dict:
 
 
 def module_kwargs() -> dict:
-    """AnsibleModule's arguments (the action plugin validates with the same spec)."""
+    """The argument spec, with which the action plugin validates the task's arguments."""
     return dict(argument_spec=argument_spec(), supports_check_mode=True)
 
 
-def run(module) -> None:
-    """The module's work; ``module`` is AnsibleModule, or its stand-in when the action plugin runs it in-process."""
-    try:
-        rendered = plan_lib.build(module.params)
-    except ValueError as exc:
-        module.fail_json(msg=to_native(exc))
-
-    result = dict(changed=False, config=rendered.config, summary=rendered.summary, reconcile=rendered.reconcile)
-    if module.params["split_hashes"]:
-        rendered.plan, result["hashes"] = _stalwart_accounts.split_hashes(rendered.plan)
-    if module.params["return_plan"]:
-        result["plan"] = rendered.plan
-    ndjson = plan_lib.plan_ndjson(rendered.plan)
-    if module.params["return_ndjson"]:
-        result["ndjson"] = ndjson
-    dest = module.params["dest"]
-    if dest:
-        files = {
-            os.path.join(dest, "config.json"): plan_lib.config_json(rendered.config),
-            os.path.join(dest, "plan.ndjson"): ndjson,
-        }
-        result["files"] = sorted(files)
-        before, after = [], []
-        for path, content in sorted(files.items()):
-            old = read_text(path)
-            if old == content:
-                continue
-            result["changed"] = True
-            before.append(dict(before_header=path, before=old or ""))
-            after.append(dict(after_header=path, after=content))
-            if not module.check_mode:
-                write_atomic(path, content)
-        if module._diff and before:
-            result["diff"] = [dict(before_header=b["before_header"], before=b["before"], after_header=a["after_header"], after=a["after"])
-                              for b, a in zip(before, after, strict=True)]
-    module.exit_json(**result)
-
-
 def main() -> None:
-    run(AnsibleModule(**module_kwargs()))
+    module = AnsibleModule(**module_kwargs())
+    module.fail_json(msg="openova.stalwart.stalwart_config runs on the controller, in its action plugin")
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ MODULE_SECONDS = {
     "test_galaxy_build": 10, "test_site_dns": 20,
     "test_settings_job": 8,
     "test_settings_job_render": 80, "test_stalwart_accounts": 70,
-    "test_awx": 2,
+    "test_awx": 2, "test_controller_actions": 20,
     "test_stalwart_postgres_tls": 20, "test_stalwart_tls_reload": 20, "test_stalwart_coordinator": 40,
 }
 
