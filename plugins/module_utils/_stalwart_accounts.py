@@ -117,6 +117,39 @@ def revision(secret_hash: str) -> str:
     return hashlib.sha256(b"password-revision\0" + secret_hash.encode("utf-8")).hexdigest()[:32]
 
 
+# Password hashes Stalwart 0.16 verifies (directory secret.rs, verify_secret_hash) that are fit for accounts: SHA-512-
+# and SHA-256-crypt, bcrypt, and the PHC strings of Argon2, PBKDF2 and scrypt. Stalwart also verifies MD5-crypt,
+# SHA-1-crypt, DES and unsalted {SHA}-style digests (weak), and compares anything else as a plain password.
+_B64 = r"[A-Za-z0-9+/]+"
+_HASHES = (
+    ("SHA-512-crypt", re.compile(r"\$6\$(rounds=[0-9]{4,9}\$)?[./0-9A-Za-z]{1,16}\$[./0-9A-Za-z]{86}")),
+    ("SHA-256-crypt", re.compile(r"\$5\$(rounds=[0-9]{4,9}\$)?[./0-9A-Za-z]{1,16}\$[./0-9A-Za-z]{43}")),
+    ("bcrypt", re.compile(r"\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./0-9A-Za-z]{53}")),
+    ("Argon2", re.compile(rf"\$argon2(id|i|d)\$(v=(16|19)\$)?m=[0-9]+,t=[0-9]+,p=[0-9]+\${_B64}\${_B64}")),
+    ("PBKDF2", re.compile(rf"\$pbkdf2(-sha256|-sha512)?\$i=[0-9]+(,l=[0-9]+)?\${_B64}\${_B64}")),
+    ("scrypt", re.compile(rf"\$scrypt\$ln=[0-9]+,r=[0-9]+,p=[0-9]+\${_B64}\${_B64}")),
+)
+_WEAK_HASHES = (("$1$", "MD5-crypt"), ("$sha1$", "SHA-1-crypt"), ("_", "DES-crypt"), ("{", "an unsalted or prefixed digest"))
+
+
+def hash_problem(value: t.Any) -> str | None:
+    """Why ``value`` is no password hash Stalwart verifies safely (None when it is one: SHA-512/SHA-256-crypt such as
+    ``openssl passwd -6`` prints, bcrypt ``$2b$``, or a PHC string of Argon2, PBKDF2 or scrypt)."""
+    accepted = "SHA-512-crypt ($6$, openssl passwd -6), SHA-256-crypt ($5$), bcrypt ($2b$), Argon2 ($argon2id$), PBKDF2 or scrypt"
+    if not isinstance(value, str) or not value:
+        return f"expected a password hash: {accepted}"
+    for name, pattern in _HASHES:
+        if pattern.fullmatch(value):
+            return None
+    for prefix, name in _WEAK_HASHES:
+        if value.startswith(prefix):
+            return f"{name} is too weak or not accepted here; give {accepted}"
+    if not value.startswith("$"):
+        # Stalwart would take such a string as the plain password itself.
+        return f"not a password hash (Stalwart would compare it as a plain password); expected {accepted}"
+    return f"not a well-formed password hash; expected {accepted}"
+
+
 # ---------------------------------------------------------------- sizes and names
 
 
@@ -269,8 +302,9 @@ def _password(item: dict[str, t.Any], entry: dict[str, t.Any], out: _Collector) 
         elif len(set(value)) < 4:
             out.add(f"{where}.password: too weak, fewer than 4 different characters")
     elif kind == "password_hash":
-        if not isinstance(value, str) or not value.startswith("$"):
-            out.add(f"{where}.password_hash: expected a crypt(3) hash such as $6$...")
+        problem = hash_problem(value)
+        if problem:
+            out.add(f"{where}.password_hash: {problem}")
     elif kind == "password_env":
         if not isinstance(value, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
             out.add(f"{where}.password_env: {value!r} is not an environment variable name")

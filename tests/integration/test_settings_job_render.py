@@ -335,11 +335,15 @@ def test_job_fails_when_the_api_never_comes_up(rendered, tmp_path):
 ALICE = "Alice-pass-7Qw2-zX9"
 BOB = "Bob-secret-4Kp9-vN1"
 CAROL = "Carol-pass-3Lm8-wQ5"
+DAVE = "Hello world!"
+# Given as a hash (password_hash), planned as it is: Drepper's SHA-512-crypt vector of DAVE.
+DAVE_HASH = "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1"
 BOB_SECRET = {"mail-passwords": {"bob": BOB}}
 ACCOUNTS = [
     {"name": "alice", "password": ALICE, "quota": "5GiB", "aliases": ["al"]},
     {"name": "bob", "domain": "example.net", "password_secret": {"name": "mail-passwords", "key": "bob"}},
     {"name": "carol", "password": CAROL},
+    {"name": "dave", "password_hash": DAVE_HASH},
 ]
 
 
@@ -394,7 +398,8 @@ def test_bundle_holds_password_hashes_in_a_secret_only(rendered_accounts, shared
     key = docs[("Secret", "stalwart-credentials")]["stringData"]["STALWART_ACCOUNT_KEY"]
     lib = _accounts_lib()
     expected = {"STALWART_HASH_account_alice_40_example_2e_org": lib.password_hash(ALICE, key, "alice@example.org"),
-                "STALWART_HASH_account_carol_40_example_2e_org": lib.password_hash(CAROL, key, "carol@example.org")}
+                "STALWART_HASH_account_carol_40_example_2e_org": lib.password_hash(CAROL, key, "carol@example.org"),
+                "STALWART_HASH_account_dave_40_example_2e_org": DAVE_HASH}
     assert hashes["stringData"] == expected and hashes["immutable"] is True and hashes["type"] == "Opaque"
     assert hashes in load_documents(rendered_accounts / "secrets")  # encrypted or sealed with the other Secrets
     validate(hashes, shared_dir)
@@ -430,6 +435,7 @@ def test_job_creates_accounts_hashes_secret_passwords_and_rerun_writes_nothing(r
     bob = accounts["bob@example.net"]["credentials"]["0"]["secret"]
     assert bob == lib.password_hash(BOB, key, "bob@example.net") and verifies(bob, BOB) and not verifies(bob, ALICE)
     assert verifies(accounts["alice@example.org"]["credentials"]["0"]["secret"], ALICE)
+    assert accounts["dave@example.org"]["credentials"]["0"]["secret"] == DAVE_HASH and verifies(DAVE_HASH, DAVE)
     records = {r["key"]: r["value"] for r in stand_in.objects("MemoryLookupKeyValue")}
     assert records["bob@example.net"] == lib.revision(bob)
     writes = stand_in.set_calls
@@ -448,7 +454,7 @@ def test_job_removes_absent_accounts_reports_strays_and_prunes_when_asked(render
     status, body = stand_in.handle({"using": ["urn:ietf:params:jmap:core", "urn:stalwart:jmap"], "methodCalls": [
         ["x:Account/set", {"create": {"s": {"@type": "User", "name": "stray", "domainId": domain}}}, "0"]]})
     assert status == 200 and "created" in body["methodResponses"][0][1], body
-    gone = [ACCOUNTS[0], ACCOUNTS[1], {"name": "carol", "state": "absent"}]
+    gone = [ACCOUNTS[0], ACCOUNTS[1], {"name": "carol", "state": "absent"}, ACCOUNTS[3]]
     out = tmp_path / "render"
     shutil.copytree(rendered_accounts, out)
     render(tmp_path / "run1", out, accounts_vars(gone))
@@ -459,11 +465,12 @@ def test_job_removes_absent_accounts_reports_strays_and_prunes_when_asked(render
     # Not listed, no prune: left alone and named in the log.
     assert "stray@example.org" in accounts and "left alone" in result.stderr and "name=stray" in result.stderr
     hashes = settings_objects(objects(out))["Secret"]["stringData"]
-    assert list(hashes) == ["STALWART_HASH_account_alice_40_example_2e_org"]
+    assert sorted(hashes) == ["STALWART_HASH_account_alice_40_example_2e_org", "STALWART_HASH_account_dave_40_example_2e_org"]
     render(tmp_path / "run2", out, accounts_vars(gone, stalwart_accounts_prune=True))
     pruned = run_job(objects(out), tmp_path / "pod3", stand_in.url, cluster=BOB_SECRET)
     assert pruned.returncode == 0, pruned.stderr
-    assert set(stored_accounts(stand_in)) == {"alice@example.org", "bob@example.net", "team@example.org", "smoke@example.org"}
+    assert set(stored_accounts(stand_in)) == {"alice@example.org", "bob@example.net", "dave@example.org", "team@example.org",
+                                              "smoke@example.org"}
     writes = stand_in.set_calls
     assert run_job(objects(out), tmp_path / "pod4", stand_in.url, cluster=BOB_SECRET).returncode == 0
     assert stand_in.set_calls == writes

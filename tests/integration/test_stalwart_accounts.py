@@ -124,14 +124,16 @@ def test_accounts_converge_and_rerun_writes_nothing(tmp_path, session_cache, sha
 def test_bad_accounts_refused_before_any_write(tmp_path, jmap_server, kube_factory):
     kube = kube_factory()
     bad = [{"name": "alice", "password": ALICE}, {"name": "bob", "password": "short", "aliases": ["alice"], "quota": "lots"},
-           {"name": "carol", "domain": "example.com", "password": ALICE}]
+           {"name": "carol", "domain": "example.com", "password": ALICE}, {"name": "dave", "password_hash": "Plain-text-not-hash1"},
+           {"name": "erin", "password_hash": "$1$saltsalt$ZSxeo3HzRyXCAgo2j9UBP/"}]
     result = converge(tmp_path / "run", kube, jmap_server, variables(bad))
     assert result.rc != 0
     for message in ("stalwart_accounts[1].password: too weak", "stalwart_accounts[1].aliases[0]: alice@example.org is already used",
-                    "stalwart_accounts[1].quota: 'lots' is not a size", "stalwart_accounts[2].domain: 'example.com' is not in stalwart_domains"):
+                    "stalwart_accounts[1].quota: 'lots' is not a size", "stalwart_accounts[2].domain: 'example.com' is not in stalwart_domains",
+                    "stalwart_accounts[3].password_hash: not a password hash", "stalwart_accounts[4].password_hash: MD5-crypt is too weak"):
         assert message in result.stdout, result.stdout[-4000:]
     assert kube.counters()["writes"] == 0 and jmap_server.set_calls == 0
-    assert ALICE not in result.stdout
+    assert ALICE not in result.stdout and "Plain-text-not-hash1" not in result.stdout
 
 
 def test_render_plans_hashes_only(tmp_path):

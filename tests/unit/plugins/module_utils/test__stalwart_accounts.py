@@ -18,6 +18,7 @@ SCHEMA = pathlib.Path(__file__).resolve().parents[4].parent / "shared" / "stalwa
 DOMAINS = [{"name": "example.org"}, {"name": "example.net"}]
 KEY = "install-key-0123456789"
 PASSWORD = "correct horse battery staple"
+SHA512_HASH = "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1"
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +125,10 @@ def test_parse_size_refuses(value):
     ([], [], [{"name": "list", "recipients": ["nobody"]}], r"stalwart_mailing_lists\[0\].recipients\[0\]: 'nobody' is not an address"),
     ([{"name": "alice", "password": PASSWORD}, {"name": "alice", "state": "absent"}], [], [],
      r"stalwart_accounts\[1\]: alice@example.org is both absent here and present in stalwart_accounts\[0\]"),
+    ([{"name": "alice", "password": PASSWORD, "password_hash": SHA512_HASH}], [], [],
+     r"stalwart_accounts\[0\]: set only one of password, password_hash"),
+    ([{"name": "alice", "password_hash": "Not-a-hash-at-all-1"}], [], [],
+     r"stalwart_accounts\[0\].password_hash: not a password hash \(Stalwart would compare it as a plain password\)"),
 ])
 def test_problems_name_the_variable_and_item(accounts, groups, lists, expected):
     found = accounts_lib.problems(accounts, groups, lists, DOMAINS)
@@ -133,7 +138,7 @@ def test_problems_name_the_variable_and_item(accounts, groups, lists, expected):
 def test_no_problems_for_a_full_example():
     accounts = [{"name": "alice", "password": PASSWORD, "aliases": ["al", "alice@example.net"], "quota": "5GiB", "roles": ["admin"]},
                 {"name": "bob", "domain": "example.net", "password_secret": {"name": "mail-passwords", "key": "bob"}},
-                {"name": "carol", "password_hash": "$6$x$y", "enabled": False},
+                {"name": "carol", "password_hash": SHA512_HASH, "enabled": False},
                 {"name": "old", "state": "absent"}]
     groups = [{"name": "team", "members": ["alice", "bob@example.net"], "quota": "unlimited"}]
     lists = [{"name": "news", "recipients": ["alice@example.org", "someone@elsewhere.example"], "aliases": ["info"]}]
@@ -359,3 +364,46 @@ def test_split_hash_refs_are_sent_only_when_the_password_changes(monkeypatch):
     assert stored["credentials"]["0"]["secret"] == accounts_lib.password_hash(PASSWORD + " v2", KEY, "alice@example.org")
     settled, calls = run(PASSWORD + " v2")
     assert settled["changed"] is False and calls == []
+
+
+@pytest.mark.parametrize("value", [
+    # openssl passwd -6 / -5 and the rounds= form (Drepper's vector)
+    "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1",
+    "$6$rounds=10000$saltstringsaltst$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/UrjmM0Dp8vOuZeHBy/YTBmSK6H9qs/y3RnOaw5v.",
+    "$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZF7b4aEj/",
+    # bcrypt (OpenBSD's test vector form) and the Argon2 reference implementation's PHC strings
+    "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+    "$2y$10$abcdefghijklmnopqrstuu5Pnm2R0hs4t8DSsB1v0S3WrbVqVaXGm",
+    "$argon2i$v=19$m=65536,t=2,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG",
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG",
+    "$pbkdf2-sha256$i=600000,l=32$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG",
+    "$scrypt$ln=17,r=8,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG",
+])
+def test_hash_problem_accepts_strong_hashes(value):
+    assert accounts_lib.hash_problem(value) is None
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("$1$saltsalt$ZSxeo3HzRyXCAgo2j9UBP/", "MD5-crypt is too weak"),
+    ("{SSHA}c29tZXNhbHQ=", "unsalted or prefixed digest"),
+    ("_J9..CCCCXBrJUJV154M", "DES-crypt is too weak"),
+    ("$6$saltstring$tooshort", "not a well-formed password hash"),
+    ("$2b$03$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW", "not a well-formed"),  # cost below 4
+    ("$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1\n", "not a well-formed"),
+    ("correct horse battery staple", "Stalwart would compare it as a plain password"),
+    ("", "expected a password hash"),
+    (42, "expected a password hash"),
+])
+def test_hash_problem_refuses(value, expected):
+    problem = accounts_lib.hash_problem(value)
+    assert problem and expected in problem
+    assert str(value)[:12] not in problem or not str(value)  # the message never repeats the value
+
+
+def test_a_given_hash_is_planned_as_it_is():
+    given = "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW"
+    items = accounts_lib.hashed([{"name": "alice", "password_hash": given}], DOMAINS, KEY)
+    assert items == [{"name": "alice", "password_hash": given}]
+    ops = _plan(items)
+    assert ops[-1]["value"]["account_alice_40_example_2e_org"]["credentials"]["0"]["secret"] == given
+    assert ops[1]["value"]["revision_alice_40_example_2e_org"]["value"] == accounts_lib.revision(given)
