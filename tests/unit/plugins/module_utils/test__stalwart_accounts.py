@@ -407,3 +407,27 @@ def test_a_given_hash_is_planned_as_it_is():
     ops = _plan(items)
     assert ops[-1]["value"]["account_alice_40_example_2e_org"]["credentials"]["0"]["secret"] == given
     assert ops[1]["value"]["revision_alice_40_example_2e_org"]["value"] == accounts_lib.revision(given)
+
+
+def test_disabled_account_loses_the_authenticate_permission(schema):
+    """Stalwart 0.16 has no enabled flag on x:Account: a login passes only with the effective ``authenticate``
+    permission (Server::authenticate asserts it), and a permission in ``disabledPermissions`` overrides any role."""
+    import gzip  # pylint: disable=import-outside-toplevel
+    import json  # pylint: disable=import-outside-toplevel
+
+    with gzip.open(SCHEMA, "rt", encoding="utf-8") as handle:
+        raw = json.load(handle)
+    user = raw["fields"]["x:UserAccount"]["properties"]
+    assert not {"enabled", "disabled", "active", "locked"} & set(user) and "permissions" in user
+    assert "precedence" in raw["fields"]["x:PermissionsList"]["properties"]["disabledPermissions"]["description"]
+    permissions = {v["name"]: v["label"] for v in raw["enums"]["Permission"]}
+    assert permissions["authenticate"] == "Sign in to the server"
+    ops, _removals = accounts_lib.plan_ops([{"name": "on", "password_hash": SHA512_HASH},
+                                            {"name": "off", "password_hash": SHA512_HASH, "enabled": False}], [], [], DOMAINS)
+    users = ops[-1]["value"]
+    off = users["account_off_40_example_2e_org"]["permissions"]
+    assert off == {"@type": "Merge", "enabledPermissions": {}, "disabledPermissions": {"authenticate": True}}
+    assert users["account_on_40_example_2e_org"]["permissions"] == {"@type": "Inherit"}
+    assert schema.check("Account", {"@type": "User", "permissions": off}, update=True, current_variant="User") == []
+    # Enabled again: the variant switch back to Inherit is a valid update too.
+    assert schema.check("Account", {"permissions": {"@type": "Inherit"}}, update=True, current_variant="User") == []
