@@ -121,14 +121,14 @@ def revision(secret_hash: str) -> str:
 # and SHA-256-crypt, bcrypt, and the PHC strings of Argon2, PBKDF2 and scrypt. Stalwart also verifies MD5-crypt,
 # SHA-1-crypt, DES and unsalted {SHA}-style digests (weak), and compares anything else as a plain password.
 _B64 = r"[A-Za-z0-9+/]+"
-_HASHES = (
-    ("SHA-512-crypt", re.compile(r"\$6\$(rounds=[0-9]{4,9}\$)?[./0-9A-Za-z]{1,16}\$[./0-9A-Za-z]{86}")),
-    ("SHA-256-crypt", re.compile(r"\$5\$(rounds=[0-9]{4,9}\$)?[./0-9A-Za-z]{1,16}\$[./0-9A-Za-z]{43}")),
-    ("bcrypt", re.compile(r"\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./0-9A-Za-z]{53}")),
-    ("Argon2", re.compile(rf"\$argon2(id|i|d)\$(v=(16|19)\$)?m=[0-9]+,t=[0-9]+,p=[0-9]+\${_B64}\${_B64}")),
-    ("PBKDF2", re.compile(rf"\$pbkdf2(-sha256|-sha512)?\$i=[0-9]+(,l=[0-9]+)?\${_B64}\${_B64}")),
-    ("scrypt", re.compile(rf"\$scrypt\$ln=[0-9]+,r=[0-9]+,p=[0-9]+\${_B64}\${_B64}")),
-)
+_HASHES = {
+    "SHA-512-crypt": re.compile(r"\$6\$(rounds=[0-9]{4,9}\$)?[./0-9A-Za-z]{1,16}\$[./0-9A-Za-z]{86}"),
+    "SHA-256-crypt": re.compile(r"\$5\$(rounds=[0-9]{4,9}\$)?[./0-9A-Za-z]{1,16}\$[./0-9A-Za-z]{43}"),
+    "bcrypt": re.compile(r"\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./0-9A-Za-z]{53}"),
+    "Argon2": re.compile(rf"\$argon2(id|i|d)\$(v=(16|19)\$)?m=[0-9]+,t=[0-9]+,p=[0-9]+\${_B64}\${_B64}"),
+    "PBKDF2": re.compile(rf"\$pbkdf2(-sha256|-sha512)?\$i=[0-9]+(,l=[0-9]+)?\${_B64}\${_B64}"),
+    "scrypt": re.compile(rf"\$scrypt\$ln=[0-9]+,r=[0-9]+,p=[0-9]+\${_B64}\${_B64}"),
+}
 _WEAK_HASHES = (("$1$", "MD5-crypt"), ("$sha1$", "SHA-1-crypt"), ("_", "DES-crypt"), ("{", "an unsalted or prefixed digest"))
 
 
@@ -138,9 +138,8 @@ def hash_problem(value: t.Any) -> str | None:
     accepted = "SHA-512-crypt ($6$, openssl passwd -6), SHA-256-crypt ($5$), bcrypt ($2b$), Argon2 ($argon2id$), PBKDF2 or scrypt"
     if not isinstance(value, str) or not value:
         return f"expected a password hash: {accepted}"
-    for name, pattern in _HASHES:
-        if pattern.fullmatch(value):
-            return None
+    if any(pattern.fullmatch(value) for pattern in _HASHES.values()):
+        return None
     for prefix, name in _WEAK_HASHES:
         if value.startswith(prefix):
             return f"{name} is too weak or not accepted here; give {accepted}"
