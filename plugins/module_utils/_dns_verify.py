@@ -11,6 +11,7 @@ so they are unit-tested with a dict; :func:`authoritative_lookup` builds the rea
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 import typing as t
 
@@ -329,3 +330,23 @@ def resolver_lookup(resolver: t.Any) -> Lookup:
         except dns.exception.DNSException as exc:
             raise ValueError(f"cannot resolve {name} {rtype}: {exc}") from None
     return lookup
+
+
+def host_addresses(resolver: t.Any, host: str) -> list[str]:
+    """The IPv4 then IPv6 addresses of ``host`` (itself when it is an address); empty when the name does not exist
+    or has none. Raises OSError when the resolver cannot answer, so HTTP clients treat it as a connection failure."""
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        pass
+    found: list[str] = []
+    for rtype in ("A", "AAAA"):
+        try:
+            found.extend(rd.to_text() for rd in resolver.resolve(host, rtype))
+        except dns.resolver.NXDOMAIN:
+            return []
+        except dns.resolver.NoAnswer:
+            continue
+        except dns.exception.DNSException as exc:
+            raise OSError(f"cannot resolve {host}: {exc}") from None
+    return found

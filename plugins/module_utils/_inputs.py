@@ -256,6 +256,8 @@ def stalwart(c: _Checks) -> None:
     c.resources("stalwart_settings_job_resources")
     c.text("stalwart_application_resource_url", v.is_url, "an https URL (Stalwart downloads it)", optional=True)
     c.text("stalwart_management_url", _http_url, "the http(s) URL of Stalwart's management API")
+    c.items("stalwart_management_resolvers", v.is_ip_address, "an IP address")
+    c.integer("stalwart_management_resolver_port", 1, 65535)
     spam = {"enabled": c["stalwart_spam_filter"], "rules_url": c["stalwart_spam_rules_url"] or None,
             "greylist": v.as_int(c["stalwart_spam_greylist"]) if v.as_int(c["stalwart_spam_greylist"]) is not None else c["stalwart_spam_greylist"],
             "dnsbl_servers": c["stalwart_spam_dnsbl_servers"], "rate_limits": c["stalwart_spam_inbound_throttles"]}

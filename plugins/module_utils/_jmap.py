@@ -66,6 +66,78 @@ def open_url_transport(validate_certs: bool, ca_path: str | None) -> Transport:
     return send
 
 
+def resolving_transport(resolve: t.Callable[[str], t.List[str]], validate_certs: bool, ca_path: str | None) -> Transport:
+    """A :data:`Transport` that connects to the addresses ``resolve(host)`` gives for the URL's host instead of asking
+    the system resolver; TLS still names and checks the host (SNI, certificate), and ``Host`` is the URL's.
+
+    ``resolve`` returns the addresses (an empty list when the name does not exist) or raises ``OSError``. Redirects
+    are followed for GET within the same scheme, host and port only (the credentials go nowhere else)."""
+    # Standard library only, imported here as in open_url_transport.
+    import http.client
+    import socket
+    import ssl
+
+    if validate_certs:
+        context = ssl.create_default_context(cafile=ca_path)
+    else:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+
+    class _Connection(http.client.HTTPSConnection):
+        def __init__(self, host: str, port: int, address: str, timeout: float):
+            super().__init__(host, port, timeout=timeout, context=context)
+            self._address = address
+
+        def connect(self) -> None:
+            sock = socket.create_connection((self._address, self.port), self.timeout)
+            self.sock = context.wrap_socket(sock, server_hostname=self.host)
+
+    class _PlainConnection(http.client.HTTPConnection):
+        def __init__(self, host: str, port: int, address: str, timeout: float):
+            super().__init__(host, port, timeout=timeout)
+            self._address = address
+
+        def connect(self) -> None:
+            self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+    def _once(method: str, url: str, body: bytes | None, headers: dict, timeout: float) -> tuple[int, bytes, dict]:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        secure = parts.scheme == "https"
+        port = parts.port or (443 if secure else 80)
+        addresses = resolve(host)
+        if not addresses:
+            raise OSError(f"{host} does not resolve")
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        last: OSError | None = None
+        for address in addresses:
+            conn = (_Connection if secure else _PlainConnection)(host, port, address, timeout)
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                response = conn.getresponse()
+                return response.status, response.read(), dict(response.getheaders())
+            except (OSError, http.client.HTTPException) as exc:  # the next address
+                last = exc if isinstance(exc, OSError) else OSError(f"{address}: {exc!r}")
+            finally:
+                conn.close()
+        raise t.cast(OSError, last)
+
+    def send(method: str, url: str, body: bytes | None, headers: dict, timeout: float) -> tuple[int, bytes, dict]:
+        for _hop in range(10):
+            status, data, response_headers = _once(method, url, body, headers, timeout)
+            location = {k.lower(): v for k, v in response_headers.items()}.get("location")
+            if method != "GET" or status not in (301, 302, 303, 307, 308) or not location:
+                return status, data, response_headers
+            target = urljoin(url, location)
+            if urlsplit(target)[:2] != urlsplit(url)[:2]:
+                return status, data, response_headers
+            url = target
+        raise OSError(f"{url}: too many redirects")
+
+    return send
+
+
 class Client:
     def __init__(self, url: str, username: str, password: str, transport: Transport, timeout: float = 30.0,
                  retries: int = 3, backoff: float = 0.5):

@@ -24,6 +24,8 @@ description:
   - 'Plan-level secret references C({"@env": "NAME"}) (used by M(openova.stalwart.stalwart_config) for account passwords)
     are replaced by the value of C(NAME) in O(secrets), or else by the environment variable C(NAME) of the host running
     the module.'
+requirements:
+  - dnspython >= 2.4 (only with O(resolvers))
 extends_documentation_fragment:
   - openova.stalwart.stalwart_api
   - openova.stalwart.attributes
@@ -140,10 +142,10 @@ set_calls:
 import collections
 import os
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_native
 
-from ansible_collections.openova.stalwart.plugins.module_utils import _jmap, _stalwart_accounts, _stalwart_plan, _stalwart_schema
+from ansible_collections.openova.stalwart.plugins.module_utils import _dns_verify, _jmap, _stalwart_accounts, _stalwart_plan, _stalwart_schema
 
 
 def load_plan(module: AnsibleModule) -> list:
@@ -161,6 +163,18 @@ def load_plan(module: AnsibleModule) -> list:
     return plan
 
 
+def transport(module: AnsibleModule) -> _jmap.Transport:
+    """Over open_url, or (O(resolvers)) to the addresses those name servers give for the URL's host."""
+    params = module.params
+    if not params["resolvers"]:
+        return _jmap.open_url_transport(params["validate_certs"], params["ca_path"])
+    if not _dns_verify.HAS_DNSPYTHON:
+        module.fail_json(msg=missing_required_lib("dnspython"))
+    resolver = _dns_verify.make_resolver(params["resolvers"], params["resolver_port"], params["timeout"])
+    return _jmap.resolving_transport(lambda host: _dns_verify.host_addresses(resolver, host),
+                                     params["validate_certs"], params["ca_path"])
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
@@ -170,6 +184,8 @@ def main() -> None:
             validate_certs=dict(type="bool", default=True),
             ca_path=dict(type="path"),
             timeout=dict(type="int", default=30),
+            resolvers=dict(type="list", elements="str", default=[]),
+            resolver_port=dict(type="int", default=53),
             plan=dict(type="raw"),
             plan_file=dict(type="path"),
             secrets=dict(type="dict", default={}, no_log=True),
@@ -188,8 +204,7 @@ def main() -> None:
                 raise ValueError(f"reconcile[{index}].object is required")
             if not isinstance(item.get("scope") or {}, dict):
                 raise ValueError(f"reconcile[{index}].scope must be a dictionary")
-        client = _jmap.Client(params["url"], params["username"], params["password"],
-                              _jmap.open_url_transport(params["validate_certs"], params["ca_path"]), timeout=params["timeout"])
+        client = _jmap.Client(params["url"], params["username"], params["password"], transport(module), timeout=params["timeout"])
         secrets = collections.ChainMap({k: to_native(v) for k, v in params["secrets"].items()}, os.environ)
         schema = None
         if params["schema_check"]:

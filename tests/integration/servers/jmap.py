@@ -24,6 +24,7 @@ import hashlib
 import importlib.util
 import json
 import pathlib
+import ssl
 import threading
 import time
 import typing as t
@@ -56,7 +57,10 @@ class MethodError(Exception):
 
 class JmapServer:
     def __init__(self, schema_path: str | pathlib.Path, users: dict[str, str] | None = None, forbidden: t.Iterable[str] = (),
-                 max_objects_in_get: int = 500, max_objects_in_set: int = 500, max_calls_in_request: int = 16):
+                 max_objects_in_get: int = 500, max_objects_in_set: int = 500, max_calls_in_request: int = 16,
+                 tls: tuple[str | pathlib.Path, str | pathlib.Path] | None = None):
+        # (certificate file, key file): serve HTTPS, as Stalwart behind the ingress does; None: plain HTTP.
+        self.tls = tls
         self.schema = schema_lib.Schema.load(str(schema_path))
         self.schema_gz = pathlib.Path(schema_path).read_bytes()
         self.schema_hash = hashlib.sha256(self.schema_gz).hexdigest()[:16]
@@ -84,7 +88,7 @@ class JmapServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self) -> JmapServer:
         server = self
@@ -166,6 +170,10 @@ class JmapServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._httpd.daemon_threads = True
+        if self.tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(self.tls[0]), str(self.tls[1]))
+            self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
         return self

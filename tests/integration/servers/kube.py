@@ -119,7 +119,9 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
     def __init__(self, workdir: str | pathlib.Path | None = None, crds: t.Iterable[dict] = (),
                  crd_dir: str | pathlib.Path | None = None, controllers: bool | dict[str, bool] = True,
                  controller_delay: float = 0.0, kubernetes_version: str = kube_schema.K8S_VERSION,
-                 pod_grace_seconds: float = 0.5, load_balancer_domain: str | None = None):
+                 pod_grace_seconds: float = 0.5, load_balancer_domain: str | None = None,
+                 ingress_ip: str = kube_controllers.INGRESS_IP, dns_resolver: tuple[str, int] | None = None,
+                 retry_seconds: float = 0.5):
         self.workdir = pathlib.Path(workdir) if workdir else pathlib.Path(tempfile.mkdtemp(prefix="kube-"))
         self.version = kubernetes_version
         self.token = secrets.token_urlsafe(24)
@@ -128,6 +130,12 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
         self.controller_delay = controller_delay
         self.pod_grace_seconds = pod_grace_seconds
         self.load_balancer_domain = load_balancer_domain
+        # The address the ingress controller's load balancer reports on every Ingress.
+        self.ingress_ip = ingress_ip
+        # (host, port) of a name server: cert-manager then issues an ACME HTTP-01 name only once it resolves there
+        # (kube_controllers.certificate). None: every Certificate is issued at once, as before DNS mattered.
+        self.dns_resolver = dns_resolver
+        self.retry_seconds = retry_seconds
         self.enabled = {label: True for label in kube_controllers.CONTROLLERS}
         if isinstance(controllers, dict):
             self.enabled.update(controllers)
@@ -828,6 +836,18 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
                 self._drain()
             finally:
                 self.controller_delay = delay
+
+    def controller_retry(self, obj: dict) -> None:
+        """Run the object's controller again after ``retry_seconds``, as an operator requeues what is not done
+        (cert-manager retrying an ACME challenge)."""
+        rtype = self.find_type(obj["kind"], obj["apiVersion"])
+        key = self._key(rtype, obj["metadata"].get("namespace"), obj["metadata"]["name"])
+        if self._http is None:
+            return
+        timer = threading.Timer(self.retry_seconds, self._run_later, args=([key],))
+        timer.daemon = True
+        self._timers = [other for other in self._timers if other.is_alive()] + [timer]
+        timer.start()
 
     def get_object(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict | None:
         rtype = self.find_type(kind, api_version)

@@ -31,6 +31,11 @@ class ControllerAPI(t.Protocol):
     # When set, load balancers report a host name under this domain instead of an IP, as AWS NLB/ELB do:
     # <kind>-<name>-<namespace>.<domain>, e.g. service-stalwart-mail-mail.lb.example.com.
     load_balancer_domain: str | None
+    ingress_ip: str
+    # (host, port) of the name server cert-manager's ACME HTTP-01 self-check asks; None: it is not simulated.
+    dns_resolver: tuple[str, int] | None
+
+    def controller_retry(self, obj: dict) -> None: ...
 
     def controller_delete(self, api_version: str, kind: str, name: str, namespace: str | None = None,
                           grace: float = 0.0) -> None: ...
@@ -100,7 +105,7 @@ def service(api: ControllerAPI, obj: dict) -> None:
 def ingress(api: ControllerAPI, obj: dict) -> None:
     """The ingress controller: the Ingress gets the address of its controller's load balancer."""
     hostname = load_balancer_hostname(api, obj)
-    api.controller_status(obj, {"loadBalancer": {"ingress": [{"hostname": hostname} if hostname else {"ip": INGRESS_IP}]}})
+    api.controller_status(obj, {"loadBalancer": {"ingress": [{"hostname": hostname} if hostname else {"ip": api.ingress_ip}]}})
 
 
 def pvc(api: ControllerAPI, obj: dict) -> None:
@@ -246,14 +251,80 @@ def issuer(api: ControllerAPI, obj: dict) -> None:
     api.controller_status(obj, {"conditions": [_condition(obj, "Ready", "IsReady", "Signing CA verified")]})
 
 
+def _solver(issuer: dict, name: str) -> dict | None:
+    """The ACME solver cert-manager picks for ``name``: a selector naming it in dnsNames, else the one whose
+    dnsZones suffix is the longest, else one without a selector."""
+    best, rank = None, (-1, -1)
+    for solver in ((issuer.get("spec") or {}).get("acme") or {}).get("solvers") or []:
+        selector = solver.get("selector") or {}
+        if name in (selector.get("dnsNames") or []):
+            found = (2, 0)
+        elif selector.get("dnsNames") or selector.get("dnsZones"):
+            zones = [z for z in selector.get("dnsZones") or [] if name == z or name.endswith("." + z)]
+            if not zones or selector.get("dnsNames"):
+                continue
+            found = (1, max(len(z) for z in zones))
+        else:
+            found = (0, 0)
+        if found > rank:
+            best, rank = solver, found
+    return best
+
+
+def _resolves(server: tuple[str, int], name: str) -> bool:
+    """Whether ``name`` has an A or AAAA record (or a CNAME to one) on the name server."""
+    import dns.message  # pylint: disable=import-outside-toplevel
+    import dns.query  # pylint: disable=import-outside-toplevel
+    import dns.rdatatype  # pylint: disable=import-outside-toplevel
+
+    for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
+        response = dns.query.tcp(dns.message.make_query(name, rdtype), server[0], port=server[1], timeout=5)
+        if any(rrset.rdtype == rdtype for rrset in response.answer):
+            return True
+    return False
+
+
+def _not_issued(api: ControllerAPI, obj: dict, names: list[str]) -> str | None:
+    """Why cert-manager cannot issue the Certificate yet, or None. Only with ``api.dns_resolver``: an ACME issuer
+    proves each name with its solver, and an HTTP-01 challenge (http://<name>/.well-known/acme-challenge/...) needs
+    the name to resolve to the ingress; a missing or not ready issuer issues nothing."""
+    if api.dns_resolver is None:
+        return None
+    ref = (obj.get("spec") or {}).get("issuerRef") or {}
+    kind = ref.get("kind") or "Issuer"
+    issuer = api.get_object("cert-manager.io/v1", kind, ref.get("name", ""),
+                            None if kind == "ClusterIssuer" else obj["metadata"].get("namespace"))
+    if issuer is None:
+        return f'Referenced "{kind}" not found: {kind.lower()}.cert-manager.io "{ref.get("name")}" not found'
+    if not ((issuer.get("spec") or {}).get("acme")):
+        return None
+    pending = [name for name in names if (_solver(issuer, name) or {}).get("http01") is not None
+               and not _resolves(api.dns_resolver, name)]
+    if pending:
+        return ("Issuing certificate as Secret does not exist; the HTTP-01 self check failed for "
+                + ", ".join(pending) + ": no such host")
+    return None
+
+
 def certificate(api: ControllerAPI, obj: dict) -> None:
-    """cert-manager: a key pair and a self-signed certificate for spec.dnsNames in spec.secretName."""
+    """cert-manager: a key pair and a self-signed certificate for spec.dnsNames in spec.secretName. With a name
+    server to ask (``api.dns_resolver``), a name an ACME issuer proves over HTTP-01 must resolve first: until then
+    the Certificate is not Ready (reason DoesNotExist, as cert-manager says while its order is pending) and the
+    controller looks again later."""
     name, ns, generation = _meta(obj)
     spec = obj.get("spec") or {}
     names = list(spec.get("dnsNames") or []) or [spec.get("commonName") or name]
     existing = api.get_object("v1", "Secret", spec["secretName"], ns)
     alt = ",".join(names)
-    if existing is None or ((existing["metadata"].get("annotations") or {}).get("cert-manager.io/alt-names") != alt):
+    issued = existing is not None and (existing["metadata"].get("annotations") or {}).get("cert-manager.io/alt-names") == alt
+    if not issued:
+        reason = _not_issued(api, obj, names)
+        if reason is not None:
+            api.controller_status(obj, {"conditions": [
+                {**_condition(obj, "Issuing", "DoesNotExist", reason), "observedGeneration": generation},
+                {**_condition(obj, "Ready", "DoesNotExist", reason, status="False"), "observedGeneration": generation}]})
+            api.controller_retry(obj)
+            return
         cert, key = _self_signed(names)
         api.controller_ensure({
             "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",

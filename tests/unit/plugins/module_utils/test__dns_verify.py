@@ -114,3 +114,30 @@ def test_spf_with_other_txt_at_the_apex_is_ok():
     assert v.problems(v.verify(rrsets, [DKIM], fake(records))) == []
     records[("example.org", "TXT")] = ['"v=spf1 a -all"']
     assert any("SPF is 'v=spf1 a -all'" in p for p in v.problems(v.verify(rrsets, [DKIM], fake(records))))
+
+
+class _Answers:
+    def __init__(self, answers):
+        self.answers = answers  # (name, rtype) -> list of texts, or an exception to raise
+
+    def resolve(self, name, rtype):
+        found = self.answers.get((name, rtype), [])
+        if isinstance(found, Exception):
+            raise found
+        if not found:
+            raise v.dns.resolver.NoAnswer()
+        return [type("Rdata", (), {"to_text": lambda self, text=text: text})() for text in found]
+
+
+def test_host_addresses():
+    pytest.importorskip("dns.resolver")
+    resolver = _Answers({("web.example.org", "A"): ["192.0.2.80"], ("web.example.org", "AAAA"): ["2001:db8::80"],
+                         ("v4.example.org", "A"): ["192.0.2.81"],
+                         ("gone.example.org", "A"): v.dns.resolver.NXDOMAIN(),
+                         ("broken.example.org", "A"): v.dns.exception.Timeout()})
+    assert v.host_addresses(resolver, "web.example.org") == ["192.0.2.80", "2001:db8::80"]
+    assert v.host_addresses(resolver, "v4.example.org") == ["192.0.2.81"]
+    assert v.host_addresses(resolver, "gone.example.org") == []
+    assert v.host_addresses(resolver, "192.0.2.1") == ["192.0.2.1"]
+    with pytest.raises(OSError, match="cannot resolve broken.example.org"):
+        v.host_addresses(resolver, "broken.example.org")

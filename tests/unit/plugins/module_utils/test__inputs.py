@@ -129,6 +129,8 @@ BAD = [
     ("stalwart", "stalwart_spam_inbound_throttles", [{"name": "x", "key": ["ip"], "count": 5, "period": 60}],
      "stalwart_spam_inbound_throttles[0].key"),
     ("stalwart", "stalwart_management_url", "mail.example.org", "stalwart_management_url"),
+    ("stalwart", "stalwart_management_resolvers", ["192.0.2.53", "ns1.example.org"], "stalwart_management_resolvers[1]"),
+    ("stalwart", "stalwart_management_resolver_port", 0, "stalwart_management_resolver_port"),
     ("cnpg", "openova_stalwart_mode", "deploy", "openova_stalwart_mode"),
     ("cnpg", "cnpg_cluster_name", "1db", "cnpg_cluster_name"),
     ("cnpg", "cnpg_namespace", "Mail", "cnpg_namespace"),

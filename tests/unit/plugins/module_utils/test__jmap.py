@@ -315,3 +315,117 @@ def test_schema_not_served():
         return 200, b"{}", {}
     with pytest.raises(_jmap.JmapError, match="is not a Stalwart registry schema"):
         client(wrong).schema()
+
+
+# -------------------------------------------------------------- resolving_transport
+
+class _Origin:
+    """A loopback HTTP(S) server recording each request's Host header and SNI name."""
+
+    def __init__(self, tmp_path, tls_name=None):
+        import http.server  # pylint: disable=import-outside-toplevel
+        import ssl  # pylint: disable=import-outside-toplevel
+        import threading  # pylint: disable=import-outside-toplevel
+
+        self.seen = []
+        origin = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                return
+
+            def _answer(self):
+                origin.seen.append((self.command, self.path, self.headers["Host"], origin.sni))
+                if self.path == "/.well-known/jmap":
+                    self.send_response(307)
+                    self.send_header("Location", "/jmap/session")
+                elif self.path == "/away":
+                    self.send_response(302)
+                    self.send_header("Location", "http://elsewhere.test/jmap/session")
+                else:
+                    self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            do_GET = do_POST = _answer  # noqa: N815
+
+        self.sni = None
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.cert = None
+        if tls_name:
+            self.cert = tmp_path / "cert.pem"
+            key = tmp_path / "key.pem"
+            _self_signed(tls_name, self.cert, key)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(self.cert), str(key))
+
+            def _sni(_sock, name, _ctx):
+                origin.sni = name
+            context.sni_callback = _sni
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _self_signed(name, cert_path, key_path):
+    import datetime  # pylint: disable=import-outside-toplevel
+
+    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography.hazmat.primitives import hashes, serialization  # pylint: disable=import-outside-toplevel
+    from cryptography.hazmat.primitives.asymmetric import ec  # pylint: disable=import-outside-toplevel
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+
+
+def test_resolving_transport_connects_to_the_resolved_address_and_keeps_the_name(tmp_path):
+    origin = _Origin(tmp_path)
+    asked = []
+
+    def resolve(host):
+        asked.append(host)
+        return {"stalwart.test": ["127.0.0.1"]}.get(host, [])
+
+    try:
+        send = _jmap.resolving_transport(resolve, True, None)
+        status, body, _headers = send("GET", f"http://stalwart.test:{origin.port}/.well-known/jmap", None, {}, 5)
+        assert (status, body) == (200, b"{}")
+        host = f"stalwart.test:{origin.port}"
+        assert [s[:3] for s in origin.seen] == [("GET", "/.well-known/jmap", host), ("GET", "/jmap/session", host)]
+        assert asked == ["stalwart.test", "stalwart.test"]
+        # A redirect to another host is handed back, not followed (the credentials stay here); so is one of a POST.
+        assert send("GET", f"http://stalwart.test:{origin.port}/away", None, {}, 5)[0] == 302
+        assert send("POST", f"http://stalwart.test:{origin.port}/.well-known/jmap", b"{}", {}, 5)[0] == 307
+        with pytest.raises(OSError, match="nowhere.test does not resolve"):
+            send("GET", f"http://nowhere.test:{origin.port}/", None, {}, 5)
+    finally:
+        origin.stop()
+
+
+def test_resolving_transport_checks_the_certificate_against_the_name(tmp_path):
+    origin = _Origin(tmp_path, tls_name="stalwart.test")
+    try:
+        send = _jmap.resolving_transport(lambda host: ["127.0.0.1"], True, str(origin.cert))
+        assert send("GET", f"https://stalwart.test:{origin.port}/jmap/session", None, {}, 5)[0] == 200
+        assert origin.seen[-1][2:] == (f"stalwart.test:{origin.port}", "stalwart.test")
+        with pytest.raises(OSError, match="(?i)certificate"):
+            send("GET", f"https://other.test:{origin.port}/jmap/session", None, {}, 5)
+        unchecked = _jmap.resolving_transport(lambda host: ["127.0.0.1"], False, None)
+        assert unchecked("GET", f"https://other.test:{origin.port}/jmap/session", None, {}, 5)[0] == 200
+    finally:
+        origin.stop()

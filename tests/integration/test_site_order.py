@@ -1,0 +1,165 @@
+# -*- coding: utf-8 -*-
+"""site.yml in apply mode on a fresh cluster with a fresh zone converges in one run: the DNS records are published
+before anything that needs the public names. The Kubernetes API test server plays cert-manager with an ACME HTTP-01
+issuer for the web names (a Certificate is issued only once its names resolve on the zone's server, a real BIND),
+and the management URL, https://autodiscover.<domain>, reaches the JMAP test server only through the published
+record: the Ingress reports 127.0.0.1, where it listens."""
+
+from __future__ import annotations
+
+import pathlib
+import time
+
+import dns.query
+import dns.update
+
+from servers.ansible import REPO, run_playbook
+from servers.bind import BindServer
+from servers.jmap import JmapServer
+from servers.kube import KubeServer
+from servers.kube_controllers import _self_signed
+
+SITE = REPO / "site.yml"
+INVENTORY = REPO / "examples" / "inventory.yml"
+ZONE = "order.test"
+ADMIN_PASSWORD = "Adm1n-pass"
+
+
+def _issuers() -> list[dict]:
+    acme = {"server": "https://acme-v02.api.letsencrypt.org/directory", "email": f"hostmaster@{ZONE}"}
+    return [
+        # The web names: HTTP-01 through the ingress controller (the challenge URL is http://<name>/...).
+        {"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer", "metadata": {"name": "letsencrypt"},
+         "spec": {"acme": {**acme, "privateKeySecretRef": {"name": "letsencrypt-account"},
+                           "solvers": [{"http01": {"ingress": {"ingressClassName": "nginx"}}}]}}},
+        # The mail host (its address is the mail LoadBalancer, no port 80): DNS-01.
+        {"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer", "metadata": {"name": "letsencrypt-dns"},
+         "spec": {"acme": {**acme, "privateKeySecretRef": {"name": "letsencrypt-dns-account"},
+                           "solvers": [{"dns01": {"rfc2136": {"nameserver": "192.0.2.53:53", "tsigKeyName": "acme",
+                                                              "tsigAlgorithm": "HMACSHA256",
+                                                              "tsigSecretSecretRef": {"name": "acme-tsig", "key": "secret"}}}}]}}},
+    ]
+
+
+def _site(tmp: pathlib.Path, kube: KubeServer, jmap: JmapServer, bind: BindServer):
+    extra = {
+        "openova_stalwart_mode": "apply", "openova_stalwart_kubeconfig": str(kube.kubeconfig),
+        "stalwart_hostname": f"mail.{ZONE}", "stalwart_domains": [{"name": ZONE}],
+        "stalwart_tls_mail_issuer_name": "letsencrypt-dns", "stalwart_smoke_account": "",
+        "stalwart_wait_timeout": 30, "cnpg_operator_install": False, "cnpg_wait_timeout": 30,
+        "minio_s3_endpoint": "http://s3.storage.svc:9000", "minio_s3_access_key": "s3-access-Qk2",
+        "minio_s3_secret_key": "s3-secret-Pw71Za", "minio_verify": False,
+        # The default URL's name, on the JMAP test server's port; resolved on the zone's server, as an operator
+        # would where a caching resolver still holds the negative answer from before the first publish.
+        "stalwart_management_url": f"https://autodiscover.{ZONE}:{jmap.port}",
+        "stalwart_management_validate_certs": False,  # the test server's certificate is self-signed
+        "stalwart_management_resolvers": [bind.host], "stalwart_management_resolver_port": bind.port,
+        **bind.role_vars(), "dns_verify_resolvers": [bind.host], "dns_verify_resolver_port": bind.port,
+        "dns_web_wait_timeout": 30, "dns_mail_host_service_wait_timeout": 30,
+    }
+    return run_playbook(SITE, tmp, inventory=INVENTORY, extra_vars=extra)
+
+
+def _changed_tasks(result) -> list[str]:
+    return [t["task"]["name"] for p in result.data["plays"] for t in p["tasks"]
+            if any(h.get("changed") for h in t["hosts"].values())]
+
+
+def test_one_run_converges_on_a_fresh_cluster_and_zone(tmp_path, shared_dir):
+    cert, key = _self_signed([f"autodiscover.{ZONE}"])
+    (tmp_path / "jmap.crt").write_bytes(cert)
+    (tmp_path / "jmap.key").write_bytes(key)
+    bind = BindServer(tmp_path / "bind", [ZONE]).start()
+    jmap = JmapServer(shared_dir / "stalwart" / "schema-0.16.18.json.gz", users={"admin": ADMIN_PASSWORD},
+                      tls=(tmp_path / "jmap.crt", tmp_path / "jmap.key")).start()
+    kube = KubeServer(tmp_path / "kube", crd_dir=shared_dir / "crds", ingress_ip="127.0.0.1",
+                      dns_resolver=(bind.host, bind.port)).start()
+    try:
+        for issuer in _issuers():
+            kube.seed(issuer)
+        kube.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mail"}})
+        kube.seed({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "stalwart-credentials", "namespace": "mail"},
+                   "stringData": {"STALWART_RECOVERY_ADMIN": f"admin:{ADMIN_PASSWORD}"}})
+        assert bind.query(f"autodiscover.{ZONE}", "A") == []  # a fresh zone
+
+        first = _site(tmp_path / "run1", kube, jmap, bind)
+        assert first.rc == 0, first.stdout[-8000:] + first.stderr[-3000:]
+        assert [r.to_text() for r in bind.query(f"autodiscover.{ZONE}", "A")] == ["127.0.0.1"]
+        assert [r.to_text() for r in bind.query(f"mail.{ZONE}", "A")] == ["192.0.2.10"]
+        # Every Certificate issued: the web names' over HTTP-01 once published, the mail host's over DNS-01.
+        certificates = kube.list("Certificate", "mail")
+        assert len(certificates) == 2
+        for certificate in certificates:
+            ready = [c for c in certificate["status"]["conditions"] if c["type"] == "Ready"]
+            assert ready and ready[0]["status"] == "True", certificate["status"]
+        # The settings went through the published name.
+        assert [d["name"] for d in jmap.objects("Domain")] == [ZONE]
+        assert len(jmap.objects("DkimSignature")) == 2
+
+        set_calls = jmap.set_calls
+        kube.reset_counters()
+        second = _site(tmp_path / "run2", kube, jmap, bind)
+        assert second.rc == 0, second.stdout[-8000:] + second.stderr[-3000:]
+        assert second.changed == 0, _changed_tasks(second)
+        assert kube.counters()["mutating_requests"] == 0 and jmap.set_calls == set_calls
+    finally:
+        kube.stop()
+        jmap.stop()
+        bind.stop()
+    assert not kube.controller_errors, kube.controller_errors
+
+
+def test_http01_certificate_waits_for_its_names(tmp_path, shared_dir):
+    """The test server's cert-manager: with a name server to ask, an ACME HTTP-01 Certificate stays not Ready
+    (DoesNotExist) until every name resolves there, and is issued once they do, without another write to it."""
+    bind = BindServer(tmp_path / "bind", [ZONE]).start()
+    kube = KubeServer(tmp_path / "kube", crd_dir=shared_dir / "crds", dns_resolver=(bind.host, bind.port),
+                      retry_seconds=0.1).start()
+    try:
+        for issuer in _issuers():
+            kube.seed(issuer)
+        kube.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mail"}})
+        names = [f"mta-sts.{ZONE}", f"autodiscover.{ZONE}"]
+
+        def certificate(name: str, issuer: str) -> dict:
+            return kube.seed({"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+                              "metadata": {"name": name, "namespace": "mail"},
+                              "spec": {"secretName": name, "dnsNames": names if issuer == "letsencrypt" else [f"mail.{ZONE}"],
+                                       "issuerRef": {"kind": "ClusterIssuer", "name": issuer}}})
+
+        certificate("web", "letsencrypt")
+        certificate("mail", "letsencrypt-dns")
+        certificate("orphan", "no-such-issuer")
+        web = kube.get("Certificate", "web", "mail")["status"]["conditions"]
+        expected = [("Issuing", "True", "DoesNotExist"), ("Ready", "False", "DoesNotExist")]
+        assert [(c["type"], c["status"], c["reason"]) for c in web] == expected
+        assert all(name in web[1]["message"] for name in names)
+        assert kube.get("Secret", "web", "mail") is None
+        assert kube.get("Certificate", "mail", "mail")["status"]["conditions"][0]["status"] == "True"
+        assert "not found" in kube.get("Certificate", "orphan", "mail")["status"]["conditions"][1]["message"]
+
+        def publish(name: str) -> None:
+            update = dns.update.UpdateMessage(ZONE, keyring=bind.keyring, keyname=bind.key_name)
+            update.add(f"{name}.", 300, "A", "192.0.2.80")
+            dns.query.tcp(update, bind.host, port=bind.port, timeout=5)
+
+        def web_conditions() -> list[dict]:
+            return kube.get("Certificate", "web", "mail")["status"]["conditions"]
+
+        publish(f"mta-sts.{ZONE}")
+        _wait(lambda: f"mta-sts.{ZONE}" not in web_conditions()[-1]["message"])  # looked again, one name left
+        assert web_conditions()[-1]["status"] == "False" and f"autodiscover.{ZONE}" in web_conditions()[-1]["message"]
+        publish(f"autodiscover.{ZONE}")
+        _wait(lambda: kube.get("Certificate", "web", "mail")["status"]["conditions"][0]["type"] == "Ready")
+        assert kube.get("Secret", "web", "mail")["metadata"]["annotations"]["cert-manager.io/alt-names"] == ",".join(names)
+    finally:
+        kube.stop()
+        bind.stop()
+    assert not kube.controller_errors, kube.controller_errors
+
+
+def _wait(check, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "not reached in time"
+        time.sleep(0.05)
