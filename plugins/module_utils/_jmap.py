@@ -66,7 +66,7 @@ def open_url_transport(validate_certs: bool, ca_path: str | None) -> Transport:
     return send
 
 
-def resolving_transport(resolve: t.Callable[[str], t.List[str]], validate_certs: bool, ca_path: str | None) -> Transport:
+def resolving_transport(resolve: t.Callable[[str], list[str]], validate_certs: bool, ca_path: str | None) -> Transport:
     """A :data:`Transport` that connects to the addresses ``resolve(host)`` gives for the URL's host instead of asking
     the system resolver; TLS still names and checks the host (SNI, certificate), and ``Host`` is the URL's.
 
@@ -101,7 +101,7 @@ def resolving_transport(resolve: t.Callable[[str], t.List[str]], validate_certs:
         def connect(self) -> None:
             self.sock = socket.create_connection((self._address, self.port), self.timeout)
 
-    def _once(method: str, url: str, body: bytes | None, headers: dict, timeout: float) -> tuple[int, bytes, dict]:
+    def _once(method: str, url: str, body: bytes | None, headers: dict[str, t.Any], timeout: float) -> tuple[int, bytes, dict[str, t.Any]]:
         parts = urlsplit(url)
         host = parts.hostname or ""
         secure = parts.scheme == "https"
@@ -123,7 +123,7 @@ def resolving_transport(resolve: t.Callable[[str], t.List[str]], validate_certs:
                 conn.close()
         raise t.cast(OSError, last)
 
-    def send(method: str, url: str, body: bytes | None, headers: dict, timeout: float) -> tuple[int, bytes, dict]:
+    def send(method: str, url: str, body: bytes | None, headers: dict[str, t.Any], timeout: float) -> tuple[int, bytes, dict[str, t.Any]]:
         for _hop in range(10):
             status, data, response_headers = _once(method, url, body, headers, timeout)
             location = {k.lower(): v for k, v in response_headers.items()}.get("location")
