@@ -10,7 +10,8 @@ BUILD ?= $(or $(TMPDIR),/tmp)/openova-stalwart-build
 COLL := $(BUILD)/ansible_collections/openova/stalwart
 LINK := $(CURDIR)/.ansible/collections/ansible_collections/openova/stalwart
 APT_PACKAGES := bind9 bind9-utils bind9-dnsutils iproute2 rsync util-linux git openssl \
-	postfix dovecot-core dovecot-imapd dovecot-lmtpd swaks prometheus
+	postfix dovecot-core dovecot-imapd dovecot-lmtpd swaks prometheus \
+	postgresql-15 postgresql-client-15 rclone barman-cli-cloud
 # Integration tests run in a private network namespace: only loopback exists, nothing leaves the machine.
 NETNS := unshare -n sh -c 'ip link set lo up && exec "$$0" "$$@"'
 
@@ -20,6 +21,8 @@ install: apt pip get-pip link
 
 # Postfix is installed unconfigured: the mail test rig brings its own config, nothing listens on port 25.
 # prometheus is there for promtool (the PrometheusRule test); its service is not started.
+# PostgreSQL 15, rclone and barman-cloud (what the Barman Cloud plugin runs) for the restore drill; the tests start
+# their own servers.
 apt:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update -qq; \

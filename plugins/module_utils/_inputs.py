@@ -388,6 +388,40 @@ def minio(c: _Checks) -> None:
             c.text("minio_operator_manifest_url", _fetched_url,
                    "the MinIO operator v7.1.1 manifest (https URL, file:// URL or absolute path; "
                    "`kubectl kustomize github.com/minio/operator?ref=v7.1.1` writes it) when minio_deploy and minio_operator_install are true")
+    if c["minio_backup_enabled"] or c["minio_restore_enabled"]:
+        _minio_backup(c)
+
+
+_S3_PATH = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9._-]+)*/?")
+
+
+def _s3_path(value: t.Any) -> bool:
+    return isinstance(value, str) and bool(_S3_PATH.fullmatch(value))
+
+
+def _minio_backup(c: _Checks) -> None:
+    """The blob backup and restore settings (the CronJob and the restore Job run in minio_namespace)."""
+    c.text("minio_tenant_name", lambda x: v.is_dns_label(x, 42) and x[0].isalpha(), "a DNS label of at most 42 characters")
+    c.text("minio_namespace", v.is_dns_label, "a DNS label")
+    c.text("minio_backup_destination_path", _s3_path, "the s3://bucket/prefix of the blob backups on the second S3 target")
+    c.text("minio_backup_endpoint_url", _http_url, "an http(s) URL (empty: AWS S3)", optional=True)
+    c.text("minio_backup_region", lambda x: isinstance(x, str) and bool(re.fullmatch(r"[a-z0-9-]{1,32}", x)), "a region name such as us-east-1")
+    c.text("minio_backup_s3_secret", v.is_dns_subdomain, f"the name of the Secret in {c['minio_namespace']} that holds the backup target's S3 keys")
+    for name in ("minio_backup_s3_access_key_id_key", "minio_backup_s3_secret_access_key_key"):
+        c.text(name, lambda x: isinstance(x, str) and bool(re.fullmatch(r"[-._a-zA-Z0-9]{1,253}", x)), "a Secret key name")
+    c.text("minio_backup_database_path", _s3_path, "the s3://bucket/path/<server name> of the database backups on the same target", optional=True)
+    c.text("minio_backup_schedule", v.is_cron5, 'a five-field cron expression (e.g. "30 3 * * *") or @daily')
+    c.text("minio_backup_image", v.is_image, "an image reference pinned by tag or digest")
+    c.resources("minio_backup_resources")
+    c.text("minio_restore_snapshot", lambda x: isinstance(x, str) and bool(re.fullmatch(r"[0-9]{8}T[0-9]{6}Z", x)),
+           "a blob snapshot id such as 20261125T083000Z", optional=True)
+    c.text("minio_restore_target_time", v.is_rfc3339, "an RFC 3339 time such as 2026-11-25T08:00:00Z", optional=True)
+    c.integer("minio_restore_wait_timeout", 1)
+    # A copy into the bucket it copies would copy itself again on every run.
+    path = c["minio_backup_destination_path"]
+    if (_s3_path(path) and path[len("s3://"):].split("/")[0] == c["minio_s3_bucket"] and not c["minio_deploy"]
+            and str(c["minio_backup_endpoint_url"] or "").rstrip("/") == str(c["minio_s3_endpoint"] or "").rstrip("/")):
+        c.add("minio_backup_destination_path", "must name another bucket or another S3 service than the blob bucket minio_s3_bucket")
 
 
 def dns(c: _Checks) -> None:

@@ -81,6 +81,8 @@ ALLOWED_KINDS: dict[str, frozenset[tuple[str, str]]] = {
     "cnpg-backup-now": frozenset(_CORE | _CNPG),
     "minio": frozenset(_CORE | _MONITORING | {("minio.min.io/v2", "Tenant"), ("batch/v1", "Job"),
                                               ("networking.k8s.io/v1", "NetworkPolicy")}),
+    "minio-backup": frozenset(_CORE | {("batch/v1", "CronJob"), ("networking.k8s.io/v1", "NetworkPolicy")}),
+    "minio-restore": frozenset(_CORE | {("batch/v1", "Job"), ("networking.k8s.io/v1", "NetworkPolicy")}),
     "dns": frozenset({("externaldns.k8s.io/v1alpha1", "DNSEndpoint")}),
     "cnpg-operator": frozenset(_OPERATOR),
     "minio-operator": frozenset(_OPERATOR),

@@ -252,6 +252,18 @@ def is_cron6(value: t.Any) -> bool:
     return all(_cron_field(field, *spec) for field, spec in zip(fields, _CRON_FIELDS, strict=True))
 
 
+def is_cron5(value: t.Any) -> bool:
+    """A Kubernetes CronJob schedule: five fields (minute hour day-of-month month day-of-week) or a descriptor (@daily)."""
+    if not isinstance(value, str) or value != value.strip() or "\n" in value:
+        return False
+    if value in _CRON_DESCRIPTORS:
+        return True
+    fields = value.split(" ")
+    if len(fields) != 5:
+        return False
+    return all(_cron_field(field, *spec) for field, spec in zip(fields, _CRON_FIELDS[1:], strict=True))
+
+
 def _cron_field(field: str, low: int, high: int, names: tuple[str, ...]) -> bool:
     if field == "?" and high in (31, 6):
         return True

@@ -27,7 +27,7 @@ FILLED = {
     "cnpg_namespace": "mail", "cnpg_backup_object_store_name": "stalwart-db-backup",
     "cnpg_restore_source_server_name": "stalwart-db", "cnpg_restore_object_store_name": "stalwart-db-backup",
     "minio_s3_endpoint": "http://seaweedfs-s3.storage.svc:8333", "minio_s3_access_key": "stalwart",
-    "minio_s3_secret_key": "s3cr3t-value", "minio_namespace": "mail", "minio_verify": True,
+    "minio_s3_secret_key": "s3cr3t-value", "minio_namespace": "mail", "minio_verify": True, "minio_restore_target_time": "",
     "dns_mode": "render", "dns_render_dir": "/srv/render", "dns_domains": [{"name": "example.org"}],
     "dns_mail_host": "mail.example.org", "dns_dkim_records": [], "dns_external_dns_namespace": "mail",
     "dns_mail_host_service_name": "stalwart-mail", "dns_mail_host_service_namespace": "mail",
@@ -202,10 +202,30 @@ BACKUP = [
     ("cnpg_restore_target_time", "2026-11-25 08:00", "cnpg_restore_target_time"),
     ("cnpg_restore_enabled", True, "cnpg_backup_server_name"),
 ]
+BLOB_BACKUP = [
+    ("minio_backup_destination_path", "", "minio_backup_destination_path"),
+    ("minio_backup_destination_path", "s3://backups/a b", "minio_backup_destination_path"),
+    ("minio_backup_destination_path", "s3://stalwart/copy", "minio_backup_destination_path"),
+    ("minio_backup_endpoint_url", "backup.example.org", "minio_backup_endpoint_url"),
+    ("minio_backup_region", "EU", "minio_backup_region"),
+    ("minio_backup_s3_secret", "S3 keys", "minio_backup_s3_secret"),
+    ("minio_backup_s3_secret_access_key_key", "SECRET KEY", "minio_backup_s3_secret_access_key_key"),
+    ("minio_backup_database_path", "backups/db", "minio_backup_database_path"),
+    ("minio_backup_schedule", "0 30 3 * * *", "minio_backup_schedule"),
+    ("minio_backup_image", "rclone/rclone", "minio_backup_image"),
+    ("minio_backup_resources", {"limits": {"memory": "lots"}}, "minio_backup_resources.limits.memory"),
+    ("minio_restore_snapshot", "latest", "minio_restore_snapshot"),
+    ("minio_restore_target_time", "2026-11-25", "minio_restore_target_time"),
+    ("minio_restore_wait_timeout", 0, "minio_restore_wait_timeout"),
+    ("minio_namespace", "Mail", "minio_namespace"),
+]
 CASES = BAD + [("minio", var, value, name, {"minio_deploy": True, "minio_operator_manifest_url": "/srv/minio-operator.yaml"})
                for var, value, name in MINIO_DEPLOY] + [
     ("cnpg", var, value, name, {"cnpg_backup_enabled": True, "cnpg_backup_destination_path": "s3://backups/mail",
-                                "cnpg_backup_s3_secret": "s3-keys"}) for var, value, name in BACKUP]
+                                "cnpg_backup_s3_secret": "s3-keys"}) for var, value, name in BACKUP] + [
+    ("minio", var, value, name, {"minio_backup_enabled": True, "minio_backup_destination_path": "s3://backups/blobs",
+                                 "minio_backup_endpoint_url": "http://seaweedfs-s3.storage.svc:8333",
+                                 "minio_backup_s3_secret": "s3-keys"}) for var, value, name in BLOB_BACKUP]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(CASES)])

@@ -39,6 +39,8 @@ def test_domain_list_problems_names_invalid_items_and_duplicates():
     (_validate.is_cidr, ["10.0.0.0/8", "2001:db8::/32", "10.1.2.3/24"], ["10.0.0.0", "10.0.0.0/33", "10.0.0.0/8\n", "x/8"]),
     (_validate.is_cron6, ["0 0 3 * * *", "*/30 * * * * MON-FRI", "@daily", "@every 1h30m", "0 0 0 1 JAN ?"],
      ["0 3 * * *", "0 0 24 * * *", "0 0 3 * * *\n", "@every soon", "0 0 3 * * 7", "0 0 5-1 * * *"]),
+    (_validate.is_cron5, ["30 3 * * *", "*/15 * * * MON-FRI", "@daily", "0 0 1 JAN ?"],
+     ["0 30 3 * * *", "0 24 * * *", "30 3 * * *\n", "@every 1h", "0 3 * * 7", "60 3 * * *"]),
     (_validate.is_email, ["postmaster@example.org"], ["postmaster", "a b@example.org", "a@b@example.org", "a@localhost"]),
     (_validate.is_rfc3339, ["2026-11-25T08:00:00Z", "2026-11-25T08:00:00.5+01:00"], ["2026-11-25", "2026-11-25T08:00:00"]),
     (_validate.is_label_key, ["app.kubernetes.io/name", "release"], ["a b", "/x", "a/b/c", "x" * 64]),
