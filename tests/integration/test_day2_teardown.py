@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 """playbooks/teardown.yml against the Kubernetes API test server and on a render directory: refuses without
-the namespace as confirmation, check mode writes nothing, by default removes the workload and its config but
-keeps PVCs, Secrets, the database Cluster and the namespace, a second run writes nothing, and
-openova_stalwart_teardown_delete_data=true removes the rest."""
+the namespace as confirmation, check mode writes nothing, by default removes the workload (the blob backup CronJob
+first) and its config but keeps PVCs, Secrets, the database Cluster and the namespace, a second run writes nothing,
+and openova_stalwart_teardown_delete_data=true removes the rest."""
 
 from __future__ import annotations
 
@@ -36,6 +36,9 @@ def scene(kube):
                      "spec": {"containers": [{"name": "stalwart", "image": "stalwartlabs/stalwart:v0.16.18"}]}},
         "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
             "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}]}})
+    pod = {"restartPolicy": "Never", "containers": [{"name": "rclone", "image": "docker.io/rclone/rclone:1.68.2"}]}
+    kube.seed({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": meta("stalwart-s3-blob-backup", OURS), "spec": {
+        "schedule": "30 3 * * *", "jobTemplate": {"spec": {"template": {"spec": pod}}}}})
     kube.seed({"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": meta("stalwart-db", OURS),
                "spec": {"instances": 1, "storage": {"size": "1Gi"}}})
     kube.reconcile()
@@ -58,7 +61,7 @@ def test_teardown_keeps_state_unless_told(kube, tmp_path):
 
     ok(run_playbook(TEARDOWN, tmp_path / "run1", inventory=INVENTORY, extra_vars=confirmed))
     deleted = [(w.verb, w.kind, w.name) for w in kube.changes() if w.verb == "delete"]
-    assert deleted == [("delete", "StatefulSet", "stalwart"), ("delete", "Service", "stalwart"),
+    assert deleted == [("delete", "CronJob", "stalwart-s3-blob-backup"), ("delete", "StatefulSet", "stalwart"), ("delete", "Service", "stalwart"),
                        ("delete", "ConfigMap", "stalwart-config")]
     assert kube.get("Secret", "stalwart-dkim", "mail") is not None
     assert kube.get("Cluster.postgresql.cnpg.io", "stalwart-db", "mail") is not None
