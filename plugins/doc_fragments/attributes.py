@@ -47,6 +47,20 @@ attributes:
       - openova.stalwart.stalwart
 """
 
+    # Modules that talk to the Kubernetes API.
+    ACTIONGROUP_K8S = r"""
+options: {}
+attributes:
+  action_group:
+    description:
+      - Use C(group/openova.stalwart.k8s) in C(module_defaults) to set defaults for this module. The group also
+        holds the modules of C(kubernetes.core)'s C(k8s) group (M(kubernetes.core.k8s), M(kubernetes.core.k8s_info),
+        ...), so O(kubeconfig) and O(context) are set once for all of them.
+    support: full
+    membership:
+      - openova.stalwart.k8s
+"""
+
     # Modules that talk to authoritative DNS servers.
     ACTIONGROUP_DNS = r"""
 options: {}

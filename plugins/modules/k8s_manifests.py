@@ -31,6 +31,7 @@ description:
     O(kubeconfig) is read and the Python C(kubernetes) client must be installed.
 extends_documentation_fragment:
   - openova.stalwart.attributes
+  - openova.stalwart.attributes.ACTIONGROUP_K8S
 attributes:
   check_mode:
     support: full

@@ -161,3 +161,23 @@ def test_the_stalwart_role_at_100_domains_removes_a_dropped_limit_then_writes_no
     assert counters["writes"] == 0 and counters["mutating_requests"] == 0 and counters["dry_run_requests"] == 0, counters
     applies = again.task_results("openova.stalwart._k8s : Server-side apply what would change, then wait")
     assert applies and all(not r["applied"] for r in applies) and sum(r["unchanged"] for r in applies) >= 20
+
+
+def test_module_defaults_group_sets_the_kubeconfig_once(kube, playbook, tmp_path):
+    """group/openova.stalwart.k8s covers k8s_manifests and kubernetes.core's k8s modules: no task names the
+    kubeconfig, and the client's own default points nowhere."""
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "web", "namespace": "mail"},
+                  "data": {"greeting": "hello"}}
+    plays = [{"hosts": "localhost", "gather_facts": False,
+              "module_defaults": {"group/openova.stalwart.k8s": {"kubeconfig": str(kube.kubeconfig)}},
+              "tasks": [task([NAMESPACE, config_map], wait=False),
+                        {"name": "Read", "kubernetes.core.k8s_info": {"kind": "ConfigMap", "name": "web",
+                                                                      "namespace": "mail"}, "register": "read"}]}]
+    result = playbook(plays, env={"KUBECONFIG": str(tmp_path / "absent"), "K8S_AUTH_KUBECONFIG": ""})
+    assert result.rc == 0, result.stdout[-4000:]
+    assert result.task("Apply")["created"] == ["Namespace /mail", "ConfigMap mail/web"]
+    assert [r["data"] for r in result.task("Read")["resources"]] == [{"greeting": "hello"}]
+    # Without the group default, the same play finds no cluster.
+    plays[0].pop("module_defaults")
+    failed = playbook(plays, env={"KUBECONFIG": str(tmp_path / "absent"), "K8S_AUTH_KUBECONFIG": ""})
+    assert failed.rc != 0 and failed.task("Apply")["failed"]
