@@ -174,6 +174,9 @@ def decide(
         "state": new_state,
         "sign": signing["prefix"],
         "publish": [g["prefix"] for g in gens],
+        # Stalwart's DkimRotationStage of the published keys that do not sign: never "active" before verification.
+        "stages": {g["prefix"]: "retiring" if "superseded" in g else "pending"
+                   for g in gens if g["prefix"] != signing["prefix"]},
         "retire": retire,
         "verify": verify,
         "until": until,

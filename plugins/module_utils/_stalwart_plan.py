@@ -225,6 +225,41 @@ def _dkim_keys(params: dict[str, t.Any], domains: list[dict[str, t.Any]]) -> lis
     return sorted(keys)
 
 
+# Stalwart's DkimRotationStage values a key that does not sign can have: ``pending`` (published in DNS, not yet
+# signing) and ``retiring`` (superseded, still published). Only ``active`` keys sign.
+DKIM_STAGES = ("pending", "retiring")
+
+
+def _dkim_staged(params: dict[str, t.Any], domains: list[dict[str, t.Any]],
+                 active: list[tuple[str, str, str]]) -> list[tuple[str, str, str, str]]:
+    """(domain, selector, algorithm, stage) of the generations ``dkim_stages`` names (a DKIM rotation keeps them
+    published): the same keys as the signing prefix gives, for the domains without their own selectors."""
+    stages = params.get("dkim_stages") or {}
+    if not isinstance(stages, dict):
+        raise ValueError(f"dkim_stages: expected a dictionary of selector prefix to stage, got {stages!r}")
+    if stages and params.get("dkim_records") is not None:
+        raise ValueError("dkim_stages: only with selectors from dkim_selector_prefix, not with dkim_records")
+    signing = params.get("dkim_selector_prefix") or "s1"
+    taken = {(name, selector) for name, selector, _algorithm in active}
+    keys: set[tuple[str, str, str, str]] = set()
+    for prefix, stage in stages.items():
+        option = f"dkim_stages.{prefix}"
+        if prefix == signing:
+            raise ValueError(f"{option}: {prefix!r} is the signing prefix (dkim_selector_prefix), which is active")
+        if stage not in DKIM_STAGES:
+            raise ValueError(f"{option}: {stage!r} is not one of {', '.join(DKIM_STAGES)}")
+        wanted = [("rsa", f"{prefix}-rsa")] + ([("ed25519", f"{prefix}-ed25519")] if params.get("dkim_ed25519", True) else [])
+        for entry in domains:
+            if entry["selectors"]:
+                continue
+            for algorithm, selector in wanted:
+                _validate.selector(selector, option)
+                if (entry["name"], selector) in taken:
+                    raise ValueError(f"{option}: {entry['name']} signs with selector {selector!r} already")
+                keys.add((entry["name"], selector, algorithm, stage))
+    return sorted(keys)
+
+
 def _listeners(params: dict[str, t.Any]) -> list[tuple[str, int]]:
     wanted = list(ALWAYS_LISTENERS)
     for name in params.get("listeners") or []:
@@ -560,6 +595,7 @@ def build(params: dict[str, t.Any]) -> Rendered:
     if not key_dir.startswith("/"):
         raise ValueError(f"dkim_key_dir: {key_dir!r} must be an absolute path")
     dkim = _dkim_keys(params, domains)
+    staged = _dkim_staged(params, domains, dkim)
     listeners = _listeners(params)
     proxies = [_validate.ip_network(n, "proxy_trusted_networks") for n in params.get("proxy_trusted_networks") or []]
     config = data_store(params)
@@ -601,13 +637,14 @@ def build(params: dict[str, t.Any]) -> Rendered:
     plan.append(_upsert("Domain", ["name"], domain_values))
 
     signatures: dict[str, dict[str, t.Any]] = {}
-    for number, (signing_domain, selector, algorithm) in enumerate(dkim):
+    # Only "active" keys sign; the other generations of a rotation are known to Stalwart with their stage.
+    for number, (signing_domain, selector, algorithm, stage) in enumerate([(*key, "active") for key in dkim] + staged):
         signatures[f"dkim_{number}"] = {
             "@type": DKIM_VARIANTS[algorithm],
             "domainId": "#" + domain_id(signing_domain),
             "selector": selector,
             "privateKey": file_ref(dkim_key_file(key_dir, selector, signing_domain)),
-            "stage": "active",
+            "stage": stage,
         }
     plan.append(_upsert("DkimSignature", ["domainId", "selector"], signatures))
 

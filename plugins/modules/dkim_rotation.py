@@ -116,6 +116,14 @@ publish:
   type: list
   elements: str
   sample: [s1, s2]
+stages:
+  description:
+    - Stalwart's rotation stage (C(DkimRotationStage)) of every published prefix that does not sign after this run -
+      V(pending) for a new generation not yet switched to, V(retiring) for a superseded one; the signing prefix is
+      V(active). The stalwart role passes it to M(openova.stalwart.stalwart_config) as O(openova.stalwart.stalwart_config#module:dkim_stages).
+  returned: success
+  type: dict
+  sample: {"s1": "retiring"}
 retire:
   description: Prefixes whose keys and records are removed by this run.
   returned: success

@@ -71,6 +71,15 @@ options:
       - Default selectors are C(<prefix>-rsa) and C(<prefix>-ed25519).
     type: str
     default: s1
+  dkim_stages:
+    description:
+      - Other selector generations Stalwart should know without signing with them, as prefix to stage (Stalwart's
+        C(DkimRotationStage)) - C(pending) for a new generation published in DNS but not yet verified, C(retiring) for
+        one superseded but still published. Each gets the same signatures as O(dkim_selector_prefix) gives (RSA, and
+        Ed25519 with O(dkim_ed25519)) for the domains without their own C(dkim_selectors); only the O(dkim_selector_prefix)
+        signatures are C(active) and sign. Set by C(playbooks/dkim_rotate.yml); not with O(dkim_records).
+    type: dict
+    default: {}
   dkim_ed25519:
     description:
       - Sign with an Ed25519 key alongside the RSA-2048 key (RSA is always kept, as some receivers reject Ed25519-only mail).
@@ -555,6 +564,7 @@ def argument_spec() -> dict:
         default_domain=dict(type="str"),
         dkim_records=dict(type="list", elements="dict"),
         dkim_selector_prefix=dict(type="str", default="s1"),
+        dkim_stages=dict(type="dict", default={}),
         dkim_ed25519=dict(type="bool", default=True),
         dkim_key_dir=dict(type="str", default="/etc/stalwart/dkim", no_log=False),
         data_store=dict(type="dict", required=True, options=dict(

@@ -64,9 +64,16 @@ def snapshot(root: pathlib.Path) -> dict[str, str]:
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
+def stages(render: pathlib.Path) -> dict[str, str]:
+    """Selector -> Stalwart's stage of every DKIM signature of the domain in the settings plan."""
+    ops = [json.loads(line) for line in (render / "stalwart" / "plan.ndjson").read_text().splitlines() if line]
+    (op,) = [op for op in ops if op.get("object") == "DkimSignature"]
+    return {v["selector"]: v["stage"] for v in op["value"].values()
+            if v["privateKey"]["filePath"] == f"/etc/stalwart/dkim/{v['selector']}._domainkey.{DOMAIN}.pem"}
+
+
 def signing_selectors(render: pathlib.Path) -> set[str]:
-    plan = (render / "stalwart" / "plan.ndjson").read_text()
-    return set(re.findall(r"/etc/stalwart/dkim/([a-z0-9-]+)\._domainkey\.rotate\.test\.pem", plan))
+    return {selector for selector, stage in stages(render).items() if stage == "active"}
 
 
 def published(bind, selector: str) -> bool:
@@ -92,6 +99,10 @@ def assert_signed_mail_verifies(bind, render: pathlib.Path, selector: str):
 def assert_every_signing_key_verifies(bind, render):
     selectors = signing_selectors(render)
     assert selectors
+    # Every key Stalwart knows, whatever its stage, is published and in the key store.
+    for selector in stages(render):
+        assert published(bind, selector), selector
+        assert (render / "secrets" / "dkim" / f"{selector}._domainkey.{DOMAIN}.pem").is_file(), selector
     for selector in selectors:
         assert published(bind, selector), selector
         assert_signed_mail_verifies(bind, render, selector)
@@ -118,6 +129,8 @@ def test_rotation_never_leaves_mail_without_a_valid_key(bind, rotate):
     assert published(bind, "s2-rsa") and published(bind, "s2-ed25519")
     assert (render / "secrets" / "dkim" / f"s2-rsa._domainkey.{DOMAIN}.pem").is_file()
     assert assert_every_signing_key_verifies(bind, render) == {"s1-rsa", "s1-ed25519"}
+    # Stalwart gets the new keys as pending: they sign only after the switch verified them.
+    assert stages(render) == {"s1-rsa": "active", "s1-ed25519": "active", "s2-rsa": "pending", "s2-ed25519": "pending"}
     assert [g["prefix"] for g in state(render)["generations"]] == ["s1", "s2"]
     assert zone_file_selectors(render) == {"s1-rsa", "s1-ed25519", "s2-rsa", "s2-ed25519"}
     before = snapshot(render)
@@ -131,6 +144,7 @@ def test_rotation_never_leaves_mail_without_a_valid_key(bind, rotate):
     switch = rotate(at(0.1))
     assert switch.task(PHASE)["phase"] == "switch" and switch.changed > 0
     assert assert_every_signing_key_verifies(bind, render) == {"s2-rsa", "s2-ed25519"}
+    assert stages(render) == {"s2-rsa": "active", "s2-ed25519": "active", "s1-rsa": "retiring", "s1-ed25519": "retiring"}
     assert published(bind, "s1-rsa") and published(bind, "s1-ed25519")
     assert_signed_mail_verifies(bind, render, "s1-rsa")  # mail signed before the switch still verifies
     assert_signed_mail_verifies(bind, render, "s1-ed25519")
@@ -140,6 +154,7 @@ def test_rotation_never_leaves_mail_without_a_valid_key(bind, rotate):
     overlap = rotate(at(7.09))
     assert overlap.task(PHASE)["phase"] == "overlap" and overlap.changed == 0 and snapshot(render) == before
     assert published(bind, "s1-rsa") and published(bind, "s1-ed25519")
+    assert set(stages(render).values()) == {"active", "retiring"}
 
     # After the overlap s1 leaves DNS (one UPDATE for the zone), the zone file and the key store; s2 keeps signing.
     retire = rotate(at(7.2))
@@ -155,6 +170,7 @@ def test_rotation_never_leaves_mail_without_a_valid_key(bind, rotate):
     assert not any("s1-" in p.read_text() for p in (render / "secrets").rglob("*dkim*.yaml"))
     assert assert_every_signing_key_verifies(bind, render) == {"s2-rsa", "s2-ed25519"}
     assert [g["prefix"] for g in state(render)["generations"]] == ["s2"]
+    assert stages(render) == {"s2-rsa": "active", "s2-ed25519": "active"}
     before = snapshot(render)
     final = rotate(at(7.2))
     assert final.task(PHASE)["phase"] == "steady" and final.changed == 0 and snapshot(render) == before

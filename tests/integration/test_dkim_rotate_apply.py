@@ -83,9 +83,18 @@ def published(bind) -> set[str]:
             if bind.query(f"{p}-{alg}._domainkey.{d}", "TXT")}
 
 
-def signing(jmap) -> set[str]:
+def stages(jmap) -> dict[str, str]:
+    """Key name -> Stalwart's stage of every DKIM signature the server holds (only "active" ones sign)."""
     domains = {d["id"]: d["name"] for d in jmap.objects("Domain")}
-    return {f"{s['selector']}._domainkey.{domains[s['domainId']]}" for s in jmap.objects("DkimSignature")}
+    return {f"{s['selector']}._domainkey.{domains[s['domainId']]}": s["stage"] for s in jmap.objects("DkimSignature")}
+
+
+def signing(jmap) -> set[str]:
+    return {name for name, stage in stages(jmap).items() if stage == "active"}
+
+
+def known(jmap, stage: str) -> set[str]:
+    return {name for name, value in stages(jmap).items() if value == stage}
 
 
 def serial(bind) -> int:
@@ -112,6 +121,8 @@ def test_rotation_in_apply_mode(rotate, kube, jmap_server, bind):
     assert stored_keys(kube) == selectors("s1") | selectors("s2")
     assert published(bind) == selectors("s1") | selectors("s2")
     assert signing(jmap) == selectors("s1")
+    # Stalwart knows the new keys already, as pending: published, not signing until verified.
+    assert known(jmap, "pending") == selectors("s2") and set(stages(jmap)) == selectors("s1") | selectors("s2")
     secret_values = {s["metadata"]["name"]: s["data"] for s in kube.list("Secret", "mail")
                      if s["metadata"]["name"].startswith("stalwart-dkim")}
     for value in ("PRIVATE KEY", "Adm1n-pass"):
@@ -127,6 +138,8 @@ def test_rotation_in_apply_mode(rotate, kube, jmap_server, bind):
     switch = rotate(at(0.1))
     assert switch.task(PHASE)["phase"] == "switch" and switch.changed > 0
     assert signing(jmap) == selectors("s2")
+    # The old keys stay known to Stalwart as retiring (still published, no longer signing); none is pending.
+    assert known(jmap, "retiring") == selectors("s1") and not known(jmap, "pending")
     assert published(bind) == selectors("s1") | selectors("s2")
     assert stored_keys(kube) == selectors("s1") | selectors("s2")
     assert [g["prefix"] for g in live_state(kube)["generations"] if "superseded" in g] == ["s1"]
@@ -156,7 +169,7 @@ def test_rotation_in_apply_mode(rotate, kube, jmap_server, bind):
     assert published(bind) == selectors("s2")
     assert bind.txt("apply.rotate.test")  # the other records of the domains stay (SPF at the apex)
     assert stored_keys(kube) == selectors("s2")
-    assert signing(jmap) == selectors("s2")
+    assert stages(jmap) == dict.fromkeys(selectors("s2"), "active")
     assert [g["prefix"] for g in live_state(kube)["generations"]] == ["s2"]
     assert base64.b64decode(kube.get("Secret", "stalwart-credentials", "mail")["data"]["STALWART_RECOVERY_ADMIN"]) \
         == b"admin:Adm1n-pass"

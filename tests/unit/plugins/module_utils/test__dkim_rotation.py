@@ -57,6 +57,25 @@ def test_full_rotation_one_transition_per_run():
     assert step(state, 9 * DAY, force=True)["publish"] == ["s2", "s3"]
 
 
+def test_stages_never_make_an_unverified_key_active():
+    """Stalwart's stage of each published generation that does not sign: pending until the switch, retiring after."""
+    first = step(None, dt.timedelta(0))
+    assert first["stages"] == {}
+    start = step(first["state"], DAY, force=True)
+    assert (start["sign"], start["stages"]) == ("s1", {"s2": "pending"})
+    wait = step(start["state"], DAY + HOUR - dt.timedelta(seconds=1))
+    assert (wait["sign"], wait["stages"]) == ("s1", {"s2": "pending"})
+    switch = step(start["state"], DAY + HOUR)
+    assert (switch["sign"], switch["verify"], switch["stages"]) == ("s2", "s2", {"s1": "retiring"})
+    overlap = step(switch["state"], 2 * DAY)
+    assert (overlap["sign"], overlap["stages"]) == ("s2", {"s1": "retiring"})
+    retire = step(switch["state"], 8 * DAY + HOUR)
+    assert (retire["sign"], retire["stages"]) == ("s2", {})
+    for result in (first, start, wait, switch, overlap, retire):
+        assert result["sign"] not in result["stages"]
+        assert set(result["stages"]) | {result["sign"]} == set(result["publish"])
+
+
 def test_interval_starts_a_rotation_at_the_boundary():
     state = step(None, dt.timedelta(0))["state"]
     assert step(state, 180 * DAY - dt.timedelta(seconds=1), interval=180 * DAY)["phase"] == "steady"

@@ -201,6 +201,24 @@ def test_dkim_records_drive_the_signatures():
     assert files == ["/keys/k2026-ed._domainkey.example.org.pem", "/keys/k2026-rsa._domainkey.example.org.pem"]
 
 
+def test_rotation_stages_keep_other_generations_from_signing():
+    domains = [{"name": "example.org"}, {"name": "example.net", "dkim_selectors": {"rsa": "mail2026", "ed25519": False}}]
+    rendered = build(domains=domains, dkim_selector_prefix="s2", dkim_stages={"s1": "retiring", "s3": "pending"})
+    signatures = ops(rendered, "DkimSignature")[0]["value"].values()
+    stages = sorted((v["domainId"], v["selector"], v["stage"]) for v in signatures)
+    # Only the signing prefix (and a domain's own selectors) are active; example.net is not rotated.
+    assert stages == [
+        ("#domain_example_net", "mail2026", "active"),
+        ("#domain_example_org", "s1-ed25519", "retiring"), ("#domain_example_org", "s1-rsa", "retiring"),
+        ("#domain_example_org", "s2-ed25519", "active"), ("#domain_example_org", "s2-rsa", "active"),
+        ("#domain_example_org", "s3-ed25519", "pending"), ("#domain_example_org", "s3-rsa", "pending")]
+    files = {v["selector"]: v["privateKey"]["filePath"] for v in signatures}
+    assert files["s3-rsa"] == "/etc/stalwart/dkim/s3-rsa._domainkey.example.org.pem"
+    without_ed25519 = build(dkim_ed25519=False, dkim_stages={"s0": "retiring"})
+    assert sorted((v["selector"], v["stage"]) for v in ops(without_ed25519, "DkimSignature")[0]["value"].values()) == [
+        ("s0-rsa", "retiring"), ("s1-rsa", "active")]
+
+
 def test_ed25519_can_be_turned_off():
     rendered = build(dkim_ed25519=False)
     assert [v["@type"] for v in ops(rendered, "DkimSignature")[0]["value"].values()] == ["Dkim1RsaSha256"]
@@ -377,6 +395,12 @@ def test_a_thousand_domains_render_fast():
     ({"dkim_records": [{"domain": "other.org", "selector": "a", "algorithm": "rsa"}]}, r"dkim_records\[0\].domain"),
     ({"dkim_records": [{"domain": "example.org", "selector": "a", "algorithm": "dsa"}]}, r"dkim_records\[0\].algorithm"),
     ({"dkim_key_dir": "relative/dir"}, "dkim_key_dir"),
+    ({"dkim_stages": {"s2": "active"}}, "dkim_stages.s2: 'active' is not one of pending, retiring"),
+    ({"dkim_stages": {"s1": "pending"}}, "dkim_stages.s1: 's1' is the signing prefix"),
+    ({"dkim_stages": {"bad prefix": "pending"}}, "dkim_stages.bad prefix"),
+    ({"dkim_stages": ["s2"]}, "dkim_stages: expected a dictionary"),
+    ({"dkim_stages": {"s2": "pending"}, "dkim_records": [{"domain": "example.org", "selector": "a", "algorithm": "rsa"}]},
+     "dkim_stages: only with selectors from dkim_selector_prefix"),
     ({"domains": [{"name": "example.org", "dkim_selectors": {"rsa": "k1", "ed25519": "k1"}}]},
      "domains: example.org uses selector 'k1' for both"),
     ({"dkim_records": [{"domain": "example.org", "selector": "k", "algorithm": "rsa"},
@@ -431,7 +455,7 @@ def _plan_objects(rendered):
             yield op, "singleton", op["value"]
 
 
-VARIANTS = dict(BASE, blob_store={"type": "data_store"}, metrics={"enabled": False}, replicas=2,
+VARIANTS = dict(BASE, blob_store={"type": "data_store"}, metrics={"enabled": False}, replicas=2, dkim_stages={"s0": "retiring", "s2": "pending"},
                 coordinator={"type": "nats", "addresses": ["n:4222"]},
                 relay={"host": "relay", "port": 465, "password_file": None}, dns_resolver=["2001:db8::53"])
 
