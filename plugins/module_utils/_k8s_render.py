@@ -67,6 +67,8 @@ ALLOWED_KINDS: dict[str, frozenset[tuple[str, str]]] = {
         ("apps/v1", "StatefulSet"),
         ("apps/v1", "Deployment"),
         ("batch/v1", "Job"),
+        ("rbac.authorization.k8s.io/v1", "Role"),
+        ("rbac.authorization.k8s.io/v1", "RoleBinding"),
         ("policy/v1", "PodDisruptionBudget"),
         ("networking.k8s.io/v1", "Ingress"),
         ("networking.k8s.io/v1", "NetworkPolicy"),
