@@ -95,8 +95,8 @@ def test_the_pods_carry_the_gate_and_its_permissions(bundle):
     binding = bundle[("RoleBinding", "stalwart-version-gate")]
     assert binding["roleRef"]["name"] == "stalwart-version-gate"
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "stalwart-version-gate", "namespace": NAMESPACE}]
-    assert {"port": 6443, "protocol": "TCP"} in [p for r in bundle[("NetworkPolicy", "stalwart")]["spec"]["egress"]
-                                                  for p in r.get("ports", [])]
+    egress = bundle[("NetworkPolicy", "stalwart")]["spec"]["egress"]
+    assert {"port": 6443, "protocol": "TCP"} in [port for rule in egress for port in rule.get("ports", [])]
 
 
 def test_the_gate_stops_every_pod_of_another_version(bundle, kube, tmp_path):
