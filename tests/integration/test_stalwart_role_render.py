@@ -90,7 +90,9 @@ def test_render_writes_the_layout(rendered):
                             "StatefulSet", "PodDisruptionBudget", "NetworkPolicy", "Ingress", "ServiceMonitor",
                             "PrometheusRule",
                             # the settings Job and what it needs (test_settings_job_render)
-                            "ConfigMap", "ServiceAccount", "NetworkPolicy", "Job"])
+                            "ConfigMap", "ServiceAccount", "NetworkPolicy", "Job",
+                            # the version gate of the stop-all upgrade (test_stalwart_version_gate)
+                            "ServiceAccount", "Role", "RoleBinding"])
     secrets = [d for d in load_documents(out / "secrets") if d["kind"] == "Secret"]
     assert sorted(s["metadata"]["name"] for s in secrets) == ["stalwart-credentials", "stalwart-dkim-0",
                                                               "stalwart-metrics"]
