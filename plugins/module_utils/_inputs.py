@@ -417,6 +417,8 @@ def _minio_backup(c: _Checks) -> None:
            "a blob snapshot id such as 20261125T083000Z", optional=True)
     c.text("minio_restore_target_time", v.is_rfc3339, "an RFC 3339 time such as 2026-11-25T08:00:00Z", optional=True)
     c.integer("minio_restore_wait_timeout", 1)
+    c.items("minio_restore_verify_blobs", lambda x: isinstance(x, str) and bool(re.fullmatch(r"[A-Za-z0-9._/=+-]{1,1024}", x)),
+            "an object key ([A-Za-z0-9._/=+-])")
     # A copy into the bucket it copies would copy itself again on every run.
     path = c["minio_backup_destination_path"]
     if (_s3_path(path) and path[len("s3://"):].split("/")[0] == c["minio_s3_bucket"] and not c["minio_deploy"]

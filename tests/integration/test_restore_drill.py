@@ -136,14 +136,14 @@ def test_render_valid_and_bad_input_named(s3_server, target, tmp_path, shared_di
     bundle.check_bundle(out, shared_dir, secret_values=[s3_server.secret_key])
     job = by_kind(out, "Job")
     env = {e["name"]: e.get("value") for e in manifests.pod_spec(job)["containers"][0]["env"]}
-    assert env["NOT_BEFORE"] == "20261125T080001Z" and env["SNAPSHOT"] == ""
+    assert env["NOT_BEFORE"] == "20261125T080001Z" and env["SNAPSHOT"] == "" and env["VERIFY_BLOBS"] == ""
     assert job["metadata"]["name"].startswith("stalwart-s3-blob-restore-")
     assert by_kind(out, "NetworkPolicy")["metadata"]["name"] == "stalwart-s3-blob-restore"
 
     for index, (variable, value) in enumerate([
             ("minio_backup_schedule", "0 30 3 * * *"), ("minio_backup_destination_path", "backups/x"),
             ("minio_backup_s3_secret", ""), ("minio_backup_image", "rclone/rclone"), ("minio_restore_snapshot", "latest"),
-            ("minio_restore_target_time", "yesterday")]):
+            ("minio_restore_target_time", "yesterday"), ("minio_restore_verify_blobs", ["a b"])]):
         bad = tmp_path / f"bad-{index}"
         result = run_playbook(MINIO, tmp_path / f"run-{index}", extra_vars={
             **extra, "minio_restore_enabled": True, variable: value, "openova_stalwart_render_dir": str(bad)})
@@ -176,6 +176,21 @@ def test_apply_backup_and_restore_jobs(kube, s3_server, target, tmp_path):
     assert env["SNAPSHOT"] == "20261125T083000Z"
     assert not [c for c in kube.changes() if c.kind == "Cluster"]  # blobs only: no database restore asked for
     assert result.changed > 0
+
+    # both, into a fresh namespace: the Cluster restored (and Ready) before the blob Job starts
+    kube.reset_counters()
+    both = {**extra, "openova_stalwart_hosts": "localhost", "cnpg_namespace": "mail-restore", "minio_namespace": "mail-restore",
+            "cnpg_backup_enabled": False, "minio_backup_enabled": False, "cnpg_restore_enabled": True,
+            "minio_restore_enabled": True, "cnpg_restore_target_time": "2026-11-25T08:00:00Z"}
+    ok(run_playbook(RESTORE, tmp_path / "both", extra_vars=both))
+    done = [(w.kind, w.namespace) for w in kube.changes() if not w.dry_run and w.kind in ("Cluster", "Job")]
+    assert done == [("Cluster", "mail-restore"), ("Job", "mail-restore")]
+    cluster = kube.get("Cluster.postgresql.cnpg.io", "stalwart-db", "mail-restore")
+    assert cluster["spec"]["bootstrap"]["recovery"]["recoveryTarget"] == {"targetTime": "2026-11-25T08:00:00Z"}
+    job = kube.list("Job.batch", "mail-restore")[0]
+    env = {e["name"]: e.get("value") for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["NOT_BEFORE"] == "20261125T080000Z"  # minio_restore_target_time follows cnpg_restore_target_time
+    assert ok(run_playbook(RESTORE, tmp_path / "both-again", extra_vars=both)).changed == 0
 
 
 def _pg_time(stamp: str) -> str:
@@ -261,7 +276,8 @@ def test_restore_drill_database_and_blobs_to_one_point(s3_server, target, tmp_pa
         restore_vars = {**extra, "openova_stalwart_hosts": "localhost", "cnpg_namespace": "mail-restore",
                         "minio_namespace": "mail-restore", "minio_s3_bucket": restored,
                         "cnpg_backup_enabled": False, "minio_backup_enabled": False,
-                        "cnpg_restore_enabled": True, "minio_restore_enabled": True, "cnpg_restore_target_time": target_time}
+                        "cnpg_restore_enabled": True, "minio_restore_enabled": True, "cnpg_restore_target_time": target_time,
+                        "minio_restore_verify_blobs": [key_a]}
         out = render(tmp_path / "restore", RESTORE, restore_vars)
         cluster = by_kind(out, "Cluster")["spec"]
         store = by_kind(out, "ObjectStore")["spec"]["configuration"]
@@ -301,6 +317,9 @@ def test_restore_drill_database_and_blobs_to_one_point(s3_server, target, tmp_pa
         assert sorted(s3_server.keys(newest_bucket)) == sorted([key_a, key_b])
         late = pod_run(job, secrets, tmp_path / "restore-late", NOT_BEFORE="29991231T000000Z")
         assert late.returncode == 2 and "no complete blob snapshot" in late.stderr
+        # a known message's blob that the snapshot does not hold fails the Job, naming it
+        missing = pod_run(job, secrets, tmp_path / "restore-missing", VERIFY_BLOBS=f"{key_a} {key_b}")
+        assert missing.returncode == 3 and f"blob {key_b} does not read back" in missing.stderr
     finally:
         for server in servers:
             server.stop()

@@ -217,6 +217,7 @@ BLOB_BACKUP = [
     ("minio_restore_snapshot", "latest", "minio_restore_snapshot"),
     ("minio_restore_target_time", "2026-11-25", "minio_restore_target_time"),
     ("minio_restore_wait_timeout", 0, "minio_restore_wait_timeout"),
+    ("minio_restore_verify_blobs", ["ab/cd", "a b"], "minio_restore_verify_blobs[1]"),
     ("minio_namespace", "Mail", "minio_namespace"),
 ]
 CASES = BAD + [("minio", var, value, name, {"minio_deploy": True, "minio_operator_manifest_url": "/srv/minio-operator.yaml"})
