@@ -12,6 +12,9 @@ Sections, each measured side by side in this one run (ratios, never absolute tar
   dns      dns role publishing to a real BIND (one UPDATE per zone) vs community.general.nsupdate per record
   apply    site.yml in apply mode against the Kubernetes API and JMAP test servers: API writes and requests on
            the first converge and on the re-run
+  accounts site.yml in render mode with N domains and N, then 10 N accounts (stalwart_accounts, a password each;
+           stalwart_apply_settings false, as a plan this size needs): first converge and no-op re-run, and the
+           10 N / N ratios
   naive    the same converge done the naive way for N <= --naive-max: loops of community.crypto.openssl_privatekey
            and ansible.builtin.template (timed here) plus the community.general.nsupdate loop (timed by the dns
            section of this run, first and re-run), vs render converge + rfc2136 publish
@@ -91,6 +94,37 @@ def bench_render(n: int, work: pathlib.Path) -> dict:
     keys = [{"domain": d["name"], "selector": f"s1-{alg}", "algorithm": alg} for d in domains(n) for alg in ("rsa", "ed25519")]
     floor_wall = DKIM.floor(keys)[0]
     return {"n": n, "first": first, "rerun": rerun, "floor": floor_wall, "keys": len(keys)}
+
+
+def accounts(n_accounts: int, n_domains: int) -> list[dict]:
+    return [{"name": f"u{i:05d}", "domain": f"d{i % n_domains:04d}.bench.test", "password": f"Bench-pass-{i:05d}-x",
+             "quota": "5GiB", "aliases": [f"a{i:05d}"]} for i in range(n_accounts)]
+
+
+def bench_accounts(n: int, n_accounts: int, work: pathlib.Path) -> dict:
+    """Render mode with ``n_accounts`` accounts over ``n`` domains: first converge and one no-op re-run."""
+    render_dir = work / "render"
+    extra = render_vars(n, render_dir, stalwart_accounts=accounts(n_accounts, n), stalwart_apply_settings=False)
+    first = site(work / "first", extra)
+    rerun = site(work / "rerun", extra)
+    plan = (render_dir / "stalwart" / "plan.ndjson").stat().st_size
+    print(f"accounts N={n} accounts={n_accounts}: first {first['wall']:.1f} s, re-run {rerun['wall']:.1f} s", file=sys.stderr,
+          flush=True)
+    return {"n": n, "accounts": n_accounts, "first": first, "rerun": rerun, "plan_mib": plan / 1024 / 1024}
+
+
+def splice(existing: str, tables: list[str]) -> str:
+    """``existing`` report with each of ``tables`` (a "### title" section) replacing the section of the same title,
+    or appended; the other sections stay as they are."""
+    for text in tables:
+        title = text.splitlines()[0]
+        start = existing.find(title + "\n")
+        if start < 0:
+            existing = existing.rstrip("\n") + "\n\n" + text
+            continue
+        end = existing.find("\n### ", start + len(title))
+        existing = existing[:start] + text.rstrip("\n") + "\n" + (("\n" + existing[end + 1:]) if end >= 0 else "")
+    return existing
 
 
 def bench_apply(n: int, work: pathlib.Path) -> dict:
@@ -192,8 +226,8 @@ def table(title: str, header: list[str], rows: list[list]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, nargs="+", default=[1, 10, 100, 1000])
-    parser.add_argument("--sections", nargs="+", default=["render", "dns", "apply", "naive"],
-                        choices=["render", "dns", "apply", "naive"])
+    parser.add_argument("--sections", nargs="+", default=["render", "dns", "apply", "accounts", "naive"],
+                        choices=["render", "dns", "apply", "accounts", "naive"])
     parser.add_argument("--naive-max", type=int, default=100, help="largest N run the naive way")
     parser.add_argument("--nsupdate-max", type=int, default=100, help="largest N published with nsupdate")
     parser.add_argument("--write", type=pathlib.Path, help="also write the report (Markdown) here")
@@ -241,6 +275,26 @@ def main() -> None:
                              ["domains", "first s", "API writes", "API requests", "JMAP sets", "re-run s",
                               "re-run writes", "re-run mutating requests", "re-run requests", "re-run JMAP sets",
                               "re-run changed"], rows))
+        partial = []  # tables that carry their own date (a run of only some sections updates them in place)
+        if "accounts" in args.sections:
+            rows = []
+            for n in args.n:
+                small = bench_accounts(n, n, work / f"accounts-{n}-1")
+                large = bench_accounts(n, 10 * n, work / f"accounts-{n}-10")
+                for r in (small, large):
+                    rows.append([n, r["accounts"], f"{r['plan_mib']:.1f}", f"{r['first']['wall']:.1f}",
+                                 f"{r['first']['rss_mib']:.0f}", f"{r['rerun']['wall']:.1f}", f"{r['rerun']['rss_mib']:.0f}",
+                                 r["rerun"]["changed"]])
+                rows.append([n, "ratio 10x / 1x", f"{large['plan_mib'] / small['plan_mib']:.1f}",
+                             f"{large['first']['wall'] / small['first']['wall']:.2f}",
+                             f"{large['first']['rss_mib'] / small['first']['rss_mib']:.2f}",
+                             f"{large['rerun']['wall'] / small['rerun']['wall']:.2f}",
+                             f"{large['rerun']['rss_mib'] / small['rerun']['rss_mib']:.2f}", "-"])
+                print(rows[-3:], file=sys.stderr, flush=True)
+            text = table("Accounts (site.yml, render mode, stalwart_accounts with a password each)",
+                         ["domains", "accounts", "plan.ndjson MiB", "first s", "first peak MiB", "re-run s",
+                          "re-run peak MiB", "re-run changed"], rows)
+            partial.append(text.replace("\n\n", f"\n\nMeasured {time.strftime('%Y-%m-%d')} on {machine()}.\n\n", 1))
         if "naive" in args.sections:
             rows = []
             for n in [n for n in args.n if n <= args.naive_max]:
@@ -255,15 +309,21 @@ def main() -> None:
                              ["domains", "ours first s", "naive key+template loops s", "naive nsupdate s",
                               "naive first s", "speed-up", "ours re-run s", "naive loops re-run s",
                               "naive nsupdate re-run s", "naive re-run s", "re-run speed-up"], rows))
-    report = "\n".join(out)
+    ran_all = {"render", "dns", "apply", "naive"} <= set(args.sections)
+    report = "\n".join(out + partial) if ran_all or not partial else "\n".join(partial)
     print(report)
     if args.write:
         # The hand-written notes at the end of the file (from NOTES_HEADING on) are kept.
         old = args.write.read_text() if args.write.exists() else ""
         notes = old[old.index(NOTES_HEADING):] if NOTES_HEADING in old else ""
-        args.write.write_text("# Performance\n\nGenerated by `make benchmark` (benchmarks/run.py); numbers from one run on"
-                              " one machine, compare ratios rather than seconds.\n\n" + report
-                              + ("\n\n" + notes if notes else ""))
+        tables = old[:old.index(NOTES_HEADING)].rstrip("\n") + "\n" if notes else old
+        if ran_all or not old:
+            text = ("# Performance\n\nGenerated by `make benchmark` (benchmarks/run.py); numbers from one run on"
+                    " one machine, compare ratios rather than seconds.\n\n" + "\n".join(out + partial))
+        else:
+            # Some sections only: their tables replace the ones of the same title, the others stay as measured.
+            text = splice(tables, [t for t in out[2:] + partial if t.startswith("### ")])
+        args.write.write_text(text.rstrip("\n") + "\n\n" + notes if notes else text)
 
 
 if __name__ == "__main__":
