@@ -163,6 +163,10 @@ def stalwart(c: _Checks) -> None:
             if smoke and names and isinstance(item, t.Mapping) and (item.get("state") or "present") == "present" \
                     and str(item.get("name", "")).lower() == str(smoke).lower() and (item.get("domain") or names[0]) == names[0]:
                 c.add(f"stalwart_accounts[{index}]", f"{smoke}@{names[0]} is the smoke-test account (stalwart_smoke_account)")
+        if c["stalwart_smoke_login"]:
+            problem = _stalwart_accounts.smoke_login(c["stalwart_smoke_login"], c["stalwart_accounts"], c["stalwart_domains"])[1]
+            if problem:
+                c.problems.append(problem)
     c.text("stalwart_hostname", lambda x: isinstance(x, str) and v.is_host_name(x.lower()), "a fully qualified host name")
     c.text("stalwart_name", lambda x: v.is_dns_label(x, 40), "a DNS label of at most 40 characters")
     c.text("stalwart_namespace", v.is_dns_label, "a DNS label")

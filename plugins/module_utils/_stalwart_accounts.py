@@ -400,6 +400,26 @@ def normalise(accounts: t.Any, groups: t.Any, lists: t.Any, domains: t.Any,
     return result, out.problems
 
 
+def smoke_login(login: t.Any, accounts: t.Any, domains: t.Any, variable: str = "stalwart_smoke_login") -> tuple[int | None, str | None]:
+    """The index in ``accounts`` of the account the smoke test logs in as (``login``: a name on the first domain, or
+    an address), or a problem naming ``variable``: no such present account, or one whose password is not known here."""
+    names = [str(d.get("name") if isinstance(d, dict) else d).lower().rstrip(".") for d in domains or []]
+    if not isinstance(login, str) or not login or not names:
+        return None, f"{variable}: expected the name or address of an account of stalwart_accounts"
+    local, at, domain = login.lower().rpartition("@")
+    address = login.lower() if at else f"{login.lower()}@{names[0]}"
+    for index, item in enumerate(accounts or []):
+        if not isinstance(item, dict) or (item.get("state") or "present") != "present":
+            continue
+        if f"{str(item.get('name', '')).lower()}@{str(item.get('domain') or names[0]).lower().rstrip('.')}" != address:
+            continue
+        if item.get("password") in (None, "") and not isinstance(item.get("password_secret"), dict):
+            return None, (f"{variable}: {address} (stalwart_accounts[{index}]) has no password the smoke test could log in"
+                          " with (give password or password_secret)")
+        return index, None
+    return None, f"{variable}: {address} is not an account of stalwart_accounts (state present)"
+
+
 def problems(accounts: t.Any, groups: t.Any, lists: t.Any, domains: t.Any) -> list[str]:
     """Every mistake in the variables, each naming the variable and item (empty when all is well)."""
     return normalise(accounts, groups, lists, domains)[1]

@@ -265,3 +265,30 @@ def test_unreachable_jmap_fails_at_jmap_session(playbook, mail_rig, signed):
     task = _smoke_task(playbook, args, check=True)
     assert task["failed_step"] == "jmap_session"
     assert "cannot reach" in task["msg"] and "gave up after 2 attempts" in task["msg"]
+
+
+def test_role_smoke_test_logs_in_as_a_declared_account(playbook, mail_rig, jmap_mail, signed):
+    """The stalwart role's smoke test (tasks/smoke_test.yml) as an account of stalwart_accounts named by
+    stalwart_smoke_login, with the password its item gives; the rig's ports and CA come from module_defaults."""
+    play = {"hosts": "localhost", "gather_facts": False,
+            "module_defaults": {"openova.stalwart.mail_smoke_test": {
+                "smtp_port": mail_rig.submissions_port, "imap_port": mail_rig.imaps_port, "ca_path": str(mail_rig.tls["ca"]),
+                "timeout": 5, "delivery_timeout": 15}},
+            "vars": {"stalwart_hostname": "127.0.0.1", "stalwart_domains": [{"name": mail_rig.signed_domain}],
+                     "stalwart_management_url": jmap_mail.url, "stalwart_smoke_account": "",
+                     "stalwart_smoke_login": signed,
+                     "stalwart_accounts": [{"name": "someone", "password": "Someone-else-9Kq2"},
+                                           {"name": "smoke", "password": mail_rig.users[signed]}]},
+            "tasks": [{"name": "smoke", "ansible.builtin.include_role": {"name": "openova.stalwart.stalwart",
+                                                                         "tasks_from": "smoke_test"}}]}
+    result = playbook([play])
+    assert result.rc == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    task = result.task("openova.stalwart.stalwart : Smoke test (submit, read back over IMAP and JMAP, DKIM, delete)")
+    assert [s["name"] for s in task["steps"]] == STEPS_FULL and all(s["ok"] for s in task["steps"])
+    assert task["message_id"].endswith(f"@{mail_rig.signed_domain}>") and task["deleted"] is True
+    assert mail_rig.users[signed] not in result.stdout + result.stderr
+    # A wrong password in the variable fails at SMTP AUTH: the account really is the one that logs in.
+    play["vars"]["stalwart_accounts"][1]["password"] = "Not-the-password-1"
+    failed = playbook([play])
+    assert failed.rc != 0
+    assert "smtp_auth" in failed.stdout and "Not-the-password-1" not in failed.stdout + failed.stderr

@@ -65,6 +65,7 @@ BAD = [
     ("stalwart", "stalwart_domains", [], "stalwart_domains"),
     ("stalwart", "stalwart_domains", [{"name": "example.org", "dkim_selectors": {"rsa": "bad selector"}}], "stalwart_domains[0]"),
     ("stalwart", "stalwart_domains", [{"name": "example.org", "catch_all": "not-an-address"}], "stalwart_domains[0].catch_all"),
+    ("stalwart", "stalwart_smoke_login", "nobody", "stalwart_smoke_login"),
     ("stalwart", "stalwart_name", "Stalwart", "stalwart_name"),
     ("stalwart", "stalwart_name", "stalwart\n", "stalwart_name"),
     ("stalwart", "stalwart_name", "s" * 41, "stalwart_name"),
@@ -289,3 +290,10 @@ def test_misspelled_names_get_the_closest_known_name():
         "dns_zzzzzz_qqq is set but no role of openova.stalwart uses it (misspelled?)",
         "stalwart_hostnme is set but no role of openova.stalwart uses it (misspelled?); did you mean stalwart_hostname?",
     ]
+
+
+def test_smoke_login_names_an_account_with_a_password():
+    accounts = [{"name": "alice", "password": "Alice-pass-7Qw2-zX9"}]
+    assert _inputs.problems("stalwart", values("stalwart", stalwart_accounts=accounts, stalwart_smoke_login="alice")) == []
+    problems = _inputs.problems("stalwart", values("stalwart", stalwart_accounts=accounts, stalwart_smoke_login="bob"))
+    assert problems == ["stalwart_smoke_login: bob@example.org is not an account of stalwart_accounts (state present)"]

@@ -431,3 +431,16 @@ def test_disabled_account_loses_the_authenticate_permission(schema):
     assert schema.check("Account", {"@type": "User", "permissions": off}, update=True, current_variant="User") == []
     # Enabled again: the variant switch back to Inherit is a valid update too.
     assert schema.check("Account", {"permissions": {"@type": "Inherit"}}, update=True, current_variant="User") == []
+
+
+def test_smoke_login_names_a_present_account_with_a_password():
+    accounts = [{"name": "alice", "password": PASSWORD}, {"name": "bob", "domain": "example.net",
+                                                          "password_secret": {"name": "s", "key": "bob"}},
+                {"name": "carol", "password_hash": SHA512_HASH}, {"name": "old", "state": "absent"}]
+    assert accounts_lib.smoke_login("alice", accounts, DOMAINS) == (0, None)
+    assert accounts_lib.smoke_login("Alice@Example.org", accounts, DOMAINS) == (0, None)
+    assert accounts_lib.smoke_login("bob@example.net", accounts, DOMAINS) == (1, None)
+    assert accounts_lib.smoke_login("bob", accounts, DOMAINS)[1] == \
+        "stalwart_smoke_login: bob@example.org is not an account of stalwart_accounts (state present)"
+    assert "has no password the smoke test could log in with" in accounts_lib.smoke_login("carol", accounts, DOMAINS)[1]
+    assert "is not an account" in accounts_lib.smoke_login("old", accounts, DOMAINS)[1]
