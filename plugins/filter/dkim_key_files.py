@@ -15,12 +15,10 @@ description:
     to PEM for every key in it.
   - Also takes RV(openova.stalwart.dkim_key#module:records), with the module's
     RV(openova.stalwart.dkim_key#module:key_files) in O(returned)
-    (O(openova.stalwart.dkim_key#module:return_key_files=true)), a smaller result to read back at a thousand
-    domains.
+    (O(openova.stalwart.dkim_key#module:return_key_files=true)), a smaller result than the per-key one.
   - A key passed in to the module comes back without its private key (Ansible would mask it); its PEM is taken
     from O(stored), the same keys as they were read. A key found in none of them is left out.
-  - The role C(openova.stalwart.stalwart) builds its DKIM key Secrets from it; a Jinja loop did the same several
-    times slower at a thousand domains.
+  - The role C(openova.stalwart.stalwart) builds its DKIM key Secrets from it.
 options:
   _input:
     description: The C(dkim_keys) list of a M(openova.stalwart.dkim_key) result.

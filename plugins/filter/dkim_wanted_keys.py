@@ -17,8 +17,7 @@ description:
     C(ed25519) selector of V(true) is the default one, V(false) or empty drops that key.
   - Then, for every prefix in O(published) (the other generations a DKIM rotation keeps in DNS), the same keys under
     that prefix, for the domains without their own selectors.
-  - The role C(openova.stalwart.stalwart) computes its key list with it once per run; the Jinja loop it replaces was
-    evaluated again by every task that read it, seconds at a thousand domains.
+  - The role C(openova.stalwart.stalwart) computes its key list with it once per run.
 options:
   _input:
     description: The mail domains, each a dictionary with C(name) and optional C(dkim_selectors).

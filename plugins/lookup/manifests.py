@@ -14,9 +14,9 @@ description:
   - Renders each template (found like M(ansible.builtin.template) finds them, in the role's C(templates/)) with
     the task's variables and returns every YAML document of every template, in order, as one flat list of objects.
     A template may render no document (a feature turned off), one, or several (separated by C(---)).
-  - The same output as C(query('ansible.builtin.template', ...) | map('from_yaml_all') | flatten(levels=1)) without
-    its cost (that lookup deep-copies every variable of the play for each template, which takes seconds once facts
-    hold the data of a thousand domains). Here each template sees a shallow copy, like M(ansible.builtin.template).
+  - The same output as C(query('ansible.builtin.template', ...) | map('from_yaml_all') | flatten(levels=1)), but
+    each template sees a shallow copy of the variables, like M(ansible.builtin.template), where that lookup
+    deep-copies every variable of the play for each template.
   - Documents are parsed with PyYAML's safe loader (the C one when libyaml is there); the strings returned are
     data, never templated again.
 options:
@@ -30,8 +30,7 @@ options:
       - Return the rendered text of each template (once checked to be YAML mappings) instead of its objects, one
         string per template that renders a document.
       - For M(openova.stalwart.k8s_render), which takes either form. Ansible copies an object container by
-        container whenever a task passes it on, a string not at all; an Ingress of a thousand domains has some
-        twenty thousand containers.
+        container whenever a task passes it on, a string not at all.
     type: bool
     default: false
 """

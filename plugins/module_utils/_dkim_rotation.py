@@ -26,7 +26,6 @@ import typing as t
 
 from ansible_collections.openova.stalwart.plugins.module_utils import _validate
 
-PHASES = ("start", "wait", "switch", "overlap", "retire", "steady")
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _TRAILING_NUMBER = re.compile(r"^(.*?)(\d+)$")
 
