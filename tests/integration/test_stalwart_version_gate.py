@@ -134,3 +134,19 @@ def test_apply_mode_and_turned_off_render_have_no_gate(tmp_path, shared_dir):
     sts = next(d for d in docs if d.get("kind") == "StatefulSet")
     assert "initContainers" not in sts["spec"]["template"]["spec"]
     assert "serviceAccountName" not in sts["spec"]["template"]["spec"]
+
+
+def test_an_image_pinned_by_digest_keeps_a_valid_version_label(tmp_path, shared_dir):
+    digest = "sha256:" + "0123456789abcdef" * 4
+    out = tmp_path / "render"
+    render(tmp_path / "run", out, {"stalwart_image": f"stalwartlabs/stalwart:v0.16.18@{digest}", "stalwart_replicas": 2,
+                                   "stalwart_coordinator_image": f"nats@{digest}"})
+    docs = {(d["kind"], d["metadata"]["name"]): d for d in check_bundle(out, shared_dir)["kubernetes"]
+            if d.get("kind") != "Kustomization"}
+    labels = docs[("StatefulSet", "stalwart")]["spec"]["template"]["metadata"]["labels"]
+    assert labels["app.kubernetes.io/version"] == "v0.16.18"
+    env = {e["name"]: e.get("value") for e in docs[("StatefulSet", "stalwart")]["spec"]["template"]["spec"]["initContainers"][0]["env"]}
+    assert urllib.parse.unquote(env["OTHERS"]).endswith(",app.kubernetes.io/version!=v0.16.18")
+    # A label value holds at most 63 characters: the digest alone gives its first 63.
+    nats = docs[("Deployment", "stalwart-coordinator")]["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/version"]
+    assert nats == ("0123456789abcdef" * 4)[:63]
