@@ -299,3 +299,27 @@ def test_other_credentials_are_refused(bundle, nats, user, password):
         assert answer.startswith(b"-ERR 'Authorization Violation'"), answer
     finally:
         client.close()
+
+
+# -- apply mode ---------------------------------------------------------------------------------------------------------
+
+def test_apply_mode_runs_the_coordinator_and_keeps_its_password(kube, jmap_server, tmp_path):
+    """Against the Kubernetes API and Stalwart JMAP test servers: the coordinator's objects are applied, Stalwart's
+    x:Coordinator points at it, and a second converge keeps the generated password and writes nothing."""
+    from test_stalwart_role_apply import converge, ok, seed_admin  # pylint: disable=import-outside-toplevel
+
+    seed_admin(kube)
+    ok(converge(tmp_path / "run1", kube, jmap_server, {"stalwart_replicas": 2}))
+    for kind in ("Deployment", "Service", "ConfigMap", "Secret", "NetworkPolicy", "PodDisruptionBudget"):
+        assert kube.get(kind, "stalwart-coordinator", NAMESPACE), kind
+    password = kube.get("Secret", "stalwart-coordinator", NAMESPACE)["data"]["password"]
+    env = {e["name"]: e.get("valueFrom") for e in
+           kube.get("StatefulSet", "stalwart", NAMESPACE)["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["STALWART_COORDINATOR_PASSWORD"] == {"secretKeyRef": {"name": "stalwart-coordinator", "key": "password"}}
+    (coordinator,) = jmap_server.objects("Coordinator")
+    assert coordinator["@type"] == "Nats" and coordinator["addresses"] == {f"stalwart-coordinator.{NAMESPACE}.svc:4222": True}
+    assert coordinator["authUsername"] == "stalwart"
+    kube.reset_counters()
+    second = ok(converge(tmp_path / "run2", kube, jmap_server, {"stalwart_replicas": 2}))
+    assert second.changed == 0 and kube.counters()["writes"] == 0
+    assert kube.get("Secret", "stalwart-coordinator", NAMESPACE)["data"]["password"] == password
