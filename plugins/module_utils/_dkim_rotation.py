@@ -96,6 +96,24 @@ def load_state(raw: t.Any, option: str = "state") -> dict[str, t.Any]:
     return {"generations": generations}
 
 
+def _stages(gens: list[dict[str, t.Any]], signing: dict[str, t.Any]) -> dict[str, str]:
+    """Stalwart's DkimRotationStage of the published generations that do not sign: never "active" before the switch."""
+    return {g["prefix"]: "retiring" if "superseded" in g else "pending" for g in gens if g["prefix"] != signing["prefix"]}
+
+
+def standing(state: t.Any, base_prefix: str) -> dict[str, t.Any]:
+    """Where a stored rotation stands, without moving it: ``sign``, ``publish`` and ``stages`` as :func:`decide` gives
+    them. For the runs between rotation runs (``site.yml``), which keep what the last one set up; with no state yet,
+    ``base_prefix`` signs alone."""
+    current = load_state(state)
+    base = _prefix(base_prefix, "base_prefix")
+    gens = current["generations"]
+    if not gens:
+        return {"sign": base, "publish": [base], "stages": {}}
+    signing = next(g for g in gens if "signing" in g and "superseded" not in g)
+    return {"sign": signing["prefix"], "publish": [g["prefix"] for g in gens], "stages": _stages(gens, signing)}
+
+
 def decide(
     state: t.Any,
     now: t.Any,
@@ -173,9 +191,7 @@ def decide(
         "state": new_state,
         "sign": signing["prefix"],
         "publish": [g["prefix"] for g in gens],
-        # Stalwart's DkimRotationStage of the published keys that do not sign: never "active" before verification.
-        "stages": {g["prefix"]: "retiring" if "superseded" in g else "pending"
-                   for g in gens if g["prefix"] != signing["prefix"]},
+        "stages": _stages(gens, signing),
         "retire": retire,
         "verify": verify,
         "until": until,

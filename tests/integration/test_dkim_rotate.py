@@ -175,3 +175,27 @@ def test_rotation_never_leaves_mail_without_a_valid_key(bind, rotate):
     final = rotate(at(7.2))
     assert final.task(PHASE)["phase"] == "steady" and final.changed == 0 and snapshot(render) == before
     assert all(r.get("skipped") for r in final.task_results(RETIRE_DNS))
+
+
+def test_a_run_between_rotation_runs_keeps_where_the_rotation_stands(tmp_path):
+    """The stalwart role outside playbooks/dkim_rotate.yml (site.yml) reads the stored state and keeps it: after a
+    switch it signs with s2 and keeps s1 published and retiring, though its own prefix is still s1."""
+    render = tmp_path / "render"
+    (render / "secrets").mkdir(parents=True)
+    stored = {"generations": [
+        {"prefix": "s1", "published": at(0), "verified": at(0), "signing": at(0), "superseded": at(1)},
+        {"prefix": "s2", "published": at(0.9), "verified": at(1), "signing": at(1)}]}
+    (render / "secrets" / "dkim-rotation.json").write_text(json.dumps(stored))
+    play = [{"hosts": "localhost", "gather_facts": False, "roles": ["openova.stalwart.stalwart"], "vars": {
+        "stalwart_hostname": f"mail.{DOMAIN}", "stalwart_domains": [{"name": DOMAIN}], "stalwart_dkim_selector_prefix": "s1",
+        "stalwart_s3_endpoint": "http://minio.minio-tenant.svc:9000", "stalwart_s3_access_key": "s3-access-Jq2",
+        "stalwart_s3_secret_key": "s3-secret-Lm4"}}]
+    for run in ("run1", "run2"):
+        result = run_playbook(play, tmp_path / run, extra_vars={"openova_stalwart_mode": "render",
+                                                                "openova_stalwart_render_dir": str(render)})
+        assert result.rc == 0, result.stdout[-4000:] + result.stderr[-2000:]
+        assert stages(render) == {"s2-rsa": "active", "s2-ed25519": "active", "s1-rsa": "retiring", "s1-ed25519": "retiring"}
+        assert {p.name for p in (render / "secrets" / "dkim").glob("*.pem")} == {
+            f"{s}._domainkey.{DOMAIN}.pem" for s in ("s1-rsa", "s1-ed25519", "s2-rsa", "s2-ed25519")}
+    assert result.changed == 0
+    assert json.loads((render / "secrets" / "dkim-rotation.json").read_text()) == stored

@@ -57,6 +57,17 @@ def test_full_rotation_one_transition_per_run():
     assert step(state, 9 * DAY, force=True)["publish"] == ["s2", "s3"]
 
 
+def test_standing_is_where_the_last_decision_left_the_rotation():
+    assert rot.standing(None, "s1") == {"sign": "s1", "publish": ["s1"], "stages": {}}
+    start = step(step(None, dt.timedelta(0))["state"], DAY, force=True)
+    # Read back later, even past the settle time, it does not move: switching is the rotation run's.
+    assert rot.standing(start["state"], "s1") == {"sign": "s1", "publish": ["s1", "s2"], "stages": {"s2": "pending"}}
+    switch = step(start["state"], DAY + HOUR)
+    assert rot.standing(switch["state"], "s1") == {"sign": "s2", "publish": ["s1", "s2"], "stages": {"s1": "retiring"}}
+    with pytest.raises(ValueError, match="state"):
+        rot.standing({"generations": "s1"}, "s1")
+
+
 def test_stages_never_make_an_unverified_key_active():
     """Stalwart's stage of each published generation that does not sign: pending until the switch, retiring after."""
     first = step(None, dt.timedelta(0))
