@@ -11,6 +11,7 @@ diff mode are the task's. There is no module process and no ``async``.
 
 from __future__ import annotations
 
+import abc
 import datetime
 import typing as t
 from collections.abc import Mapping
@@ -86,11 +87,13 @@ class ControllerAction(ActionBase):
     diff: bool
     params: dict[str, t.Any]
 
+    @abc.abstractmethod
     def module_kwargs(self) -> dict[str, t.Any]:
-        raise NotImplementedError
+        """The module's AnsibleModule keywords (argument_spec and constraints), from its module file."""
 
+    @abc.abstractmethod
     def work(self, params: dict[str, t.Any]) -> dict[str, t.Any]:
-        raise NotImplementedError
+        """The action itself, on validated ``params``."""
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
