@@ -34,6 +34,9 @@ class BindServer:
                  key_name: str = "openova-test.", algorithm: str = "hmac-sha256"):
         self.workdir = pathlib.Path(workdir)
         self.zones = [z.rstrip(".") for z in zones]
+        # Zones that answer every UPDATE with REFUSED (no update-policy), as a server that does not delegate
+        # them to the key does; change it and restart() to lift the fault with the zone contents kept.
+        self.refuse_updates: set[str] = set()
         self.key_name = key_name
         self.algorithm = algorithm
         self.key_secret = base64.b64encode(secrets.token_bytes(32)).decode()
@@ -49,11 +52,11 @@ class BindServer:
         zone_stanzas = []
         for zone in self.zones:
             path = self.workdir / f"{zone}.zone"
-            path.write_text(ZONE_TEMPLATE.format(zone=zone))
-            zone_stanzas.append(
-                f'zone "{zone}" {{ type primary; file "{path}"; check-integrity no;'
-                f' update-policy {{ grant {self.key_name} zonesub ANY; }}; }};'
-            )
+            if not path.exists():  # a restart keeps the zone (file and journal)
+                path.write_text(ZONE_TEMPLATE.format(zone=zone))
+            policy = "allow-update { none; };" if zone in self.refuse_updates else \
+                f"update-policy {{ grant {self.key_name} zonesub ANY; }};"
+            zone_stanzas.append(f'zone "{zone}" {{ type primary; file "{path}"; check-integrity no; {policy} }};')
         conf = self.workdir / "named.conf"
         conf.write_text(
             f'key "{self.key_name}" {{ algorithm {self.algorithm}; secret "{self.key_secret}"; }};\n'
@@ -133,6 +136,11 @@ class BindServer:
     def txt(self, name: str) -> list[str]:
         """Return each TXT record of ``name`` with its character-strings joined."""
         return [b"".join(r.strings).decode() for r in self.query(name, "TXT")]
+
+    def restart(self) -> BindServer:
+        """Stop and start again with the current settings (a new port), the zones' contents kept."""
+        self.stop()
+        return self.start()
 
     def rndc_stop_serving(self) -> None:
         """Stop named (for fault tests)."""

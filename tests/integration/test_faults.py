@@ -1,0 +1,87 @@
+# -*- coding: utf-8 -*-
+"""Faults in apply mode against real servers and the stand-ins: each run fails naming what failed, without the
+secrets and without a traceback, keeps every key, and once the fault is gone the next run converges and the
+one after changes nothing."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+
+from servers.bind import BindServer
+from test_dns import failures, records_of, role_play, zone_dump
+
+
+def _keys(directory: pathlib.Path) -> dict[str, bytes]:
+    """Every file under ``directory`` with its bytes, to prove no key was rewritten or lost."""
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def _clean(result, *secrets: str) -> str:
+    """The whole output, checked for the secrets and for a Python traceback."""
+    output = result.stdout + result.stderr
+    for secret in secrets:
+        assert secret not in output
+    assert "Traceback (most recent call last)" not in output, output[-3000:]
+    return output
+
+
+@pytest.fixture
+def own_bind(tmp_path):
+    """A BIND of this test's own, so a fault set on it touches no other test."""
+    server = BindServer(tmp_path / "bind", ["ok.test", "refused.test", "tsig.test"])
+    yield server
+    server.stop()
+
+
+def _dns_play(server, zones, tmp_path, **overrides):
+    return role_play(server, zones, tmp_path, dkim_keys=[{"domain": z, "selector": "s1", "algorithm": "ed25519"} for z in zones],
+                     **dict({"stalwart_hostname": f"mail.{zones[0]}", "dns_mail_host_ipv6": []}, **overrides))
+
+
+def _converges(playbook, play, label):
+    """The fault is gone: this run publishes, the next one changes nothing."""
+    fixed = playbook(play)
+    assert fixed.rc == 0, f"{label}: {failures(fixed)}"
+    assert records_of(fixed)["updates_sent"] >= 1
+    again = playbook(play)
+    assert again.rc == 0, f"{label}: {failures(again)}"
+    assert records_of(again)["updates_sent"] == 0 and again.changed == 0, label
+
+
+def test_bad_tsig_secret_changes_nothing_then_converges(own_bind, playbook, tmp_path):
+    own_bind.start()
+    wrong = "d3JvbmctYnV0LXdlbGwtZm9ybWVkLXRzaWctc2VjcmV0LTAx"
+    before = zone_dump(own_bind, "tsig.test")
+    failed = playbook(_dns_play(own_bind, ["tsig.test"], tmp_path, dns_rfc2136_key_secret=wrong))
+    assert failed.rc != 0
+    _clean(failed, wrong, own_bind.key_secret)
+    msg = records_of(failed)["msg"]
+    assert "zone tsig.test" in msg and f"127.0.0.1:{own_bind.port}" in msg and "TSIG key 'openova-test.' was rejected" in msg, msg
+    assert zone_dump(own_bind, "tsig.test") == before  # nothing was sent
+    keys = _keys(tmp_path / "dkim")
+    assert keys
+    _converges(playbook, _dns_play(own_bind, ["tsig.test"], tmp_path), "right secret")
+    assert _keys(tmp_path / "dkim") == keys  # the DKIM keys of the failed run are the ones published
+    assert own_bind.query("tsig.test", "MX")[0].to_text() == "10 mail.tsig.test."
+
+
+def test_refused_update_names_the_zone_then_converges(own_bind, playbook, tmp_path):
+    own_bind.refuse_updates = {"refused.test"}
+    own_bind.start()
+    zones = ["ok.test", "refused.test"]
+    before = zone_dump(own_bind, "refused.test")
+    failed = playbook(_dns_play(own_bind, zones, tmp_path))
+    assert failed.rc != 0
+    _clean(failed, own_bind.key_secret)
+    msg = records_of(failed)["msg"]
+    assert "UPDATE for zone refused.test" in msg and "REFUSED" in msg, msg
+    assert zone_dump(own_bind, "refused.test") == before
+    keys = _keys(tmp_path / "dkim")
+    # The server now takes updates for the zone: the next run publishes what is missing, whatever the first sent.
+    own_bind.refuse_updates = set()
+    own_bind.restart()
+    _converges(playbook, _dns_play(own_bind, zones, tmp_path), "updates allowed")
+    assert _keys(tmp_path / "dkim") == keys
+    assert own_bind.txt("s1._domainkey.refused.test")[0].startswith("v=DKIM1; k=ed25519; p=")
