@@ -27,7 +27,9 @@ class ActionModule(ControllerAction):
             rendered = plan_lib.build(params)
         except ValueError as exc:
             raise ActionFailure(to_native(exc)) from None
-        result = dict(changed=False, config=rendered.config, summary=rendered.summary, reconcile=rendered.reconcile)
+        config_json = plan_lib.config_json(rendered.config)
+        result = dict(changed=False, config=rendered.config, config_json=config_json, summary=rendered.summary,
+                      reconcile=rendered.reconcile)
         if params["split_hashes"]:
             rendered.plan, result["hashes"] = _stalwart_accounts.split_hashes(rendered.plan)
         if params["return_plan"]:
@@ -38,7 +40,7 @@ class ActionModule(ControllerAction):
         dest = params["dest"]
         if dest:
             files = {
-                os.path.join(dest, "config.json"): plan_lib.config_json(rendered.config),
+                os.path.join(dest, "config.json"): config_json,
                 os.path.join(dest, "plan.ndjson"): ndjson,
             }
             result["files"] = sorted(files)

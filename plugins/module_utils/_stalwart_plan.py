@@ -713,6 +713,8 @@ def build(params: dict[str, t.Any]) -> Rendered:
 
 
 def config_json(config: dict[str, t.Any]) -> str:
+    """The text of ``config.json``, the one serialization: the render file, the ConfigMap (without the final newline)
+    and the StatefulSet's config checksum all take it from here."""
     return json.dumps(config, indent=2, sort_keys=True) + "\n"
 
 

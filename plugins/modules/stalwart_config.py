@@ -515,6 +515,12 @@ config:
   returned: always
   type: dict
   sample: {"@type": "PostgreSql", "host": "stalwart-db-rw", "port": 5432, "database": "stalwart"}
+config_json:
+  description:
+    - The text of C(config.json) (RV(config), sorted keys, indented by two, a final newline), as written under O(dest).
+    - The one serialization of it; the role's ConfigMap carries it too.
+  returned: always
+  type: str
 plan:
   description: The plan operations in order, as written to C(plan.ndjson) (one JSON object per line).
   returned: when O(return_plan)

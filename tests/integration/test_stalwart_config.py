@@ -45,6 +45,9 @@ def test_writes_files_then_reports_no_change(playbook, tmp_path, shared_dir):
     assert result["changed"] is True
     assert result["files"] == [str(dest / "config.json"), str(dest / "plan.ndjson")]
     config = json.loads((dest / "config.json").read_text())
+    # One serialization: what the role puts in its ConfigMap is what the file holds.
+    assert result["config_json"] == (dest / "config.json").read_text()
+    assert json.loads(result["config_json"]) == result["config"] == config
     assert config["@type"] == "PostgreSql"
     assert config["authSecret"] == {"@type": "EnvironmentVariable", "variableName": "STALWART_DB_PASSWORD"}
     lines = (dest / "plan.ndjson").read_text().splitlines()
