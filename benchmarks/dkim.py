@@ -30,9 +30,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "integration"))
+sys.path.insert(0, str(REPO / "tests"))
 
-from servers.ansible import run_playbook  # noqa: E402  pylint: disable=wrong-import-position
+from fakes.ansible import run_playbook  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def wanted(n: int) -> list[dict]:

@@ -19,10 +19,10 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 # This file is called dns.py: keep its directory off the path so `import dns` finds dnspython.
 sys.path[:] = [p for p in sys.path if pathlib.Path(p or ".").resolve() != ROOT / "benchmarks"]
-sys.path.insert(0, str(ROOT / "tests" / "integration"))
+sys.path.insert(0, str(ROOT / "tests"))
 
-from servers.ansible import ensure_collection_link, run_playbook  # noqa: E402  pylint: disable=wrong-import-position
-from servers.bind import BindServer  # noqa: E402  pylint: disable=wrong-import-position
+from fakes.ansible import ensure_collection_link, run_playbook  # noqa: E402  pylint: disable=wrong-import-position
+from fakes.bind import BindServer  # noqa: E402  pylint: disable=wrong-import-position
 
 HOST_ZONE = "bench-host.test"
 MAIL_HOST = f"mail.{HOST_ZONE}"

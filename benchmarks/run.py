@@ -36,10 +36,10 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if pathlib.Path(p or ".").resolve() != ROOT / "benchmarks"]
-sys.path.insert(0, str(ROOT / "tests" / "integration"))
+sys.path.insert(0, str(ROOT / "tests"))
 
-from servers.ansible import ensure_collection_link, run_playbook  # noqa: E402  pylint: disable=wrong-import-position
-from servers.bind import BindServer  # noqa: E402  pylint: disable=wrong-import-position
+from fakes.ansible import ensure_collection_link, run_playbook  # noqa: E402  pylint: disable=wrong-import-position
+from fakes.bind import BindServer  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def _load(name: str):
@@ -129,8 +129,8 @@ def splice(existing: str, tables: list[str]) -> str:
 
 def bench_apply(n: int, work: pathlib.Path) -> dict:
     """site.yml in apply mode: the Kubernetes API test server plays the cluster, the JMAP test server Stalwart."""
-    from servers.jmap import JmapServer  # pylint: disable=import-outside-toplevel
-    from servers.kube import KubeServer  # pylint: disable=import-outside-toplevel
+    from fakes.jmap import JmapServer  # pylint: disable=import-outside-toplevel
+    from fakes.kube import KubeServer  # pylint: disable=import-outside-toplevel
 
     shared = ROOT.parent / "shared"
     jmap = JmapServer(shared / "stalwart" / "schema-0.16.18.json.gz", users={"admin": "Bench-adm1n"}).start()

@@ -13,10 +13,11 @@ import typing as t
 
 import pytest
 
-sys.path.insert(0, str(pathlib.Path(__file__).parent))
+# The servers and stand-ins are the package tests/fakes (shared with the benchmarks and molecule).
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from servers.ansible import run_playbook  # noqa: E402  pylint: disable=wrong-import-position
-from servers.bind import BindServer  # noqa: E402  pylint: disable=wrong-import-position
+from fakes.ansible import run_playbook  # noqa: E402  pylint: disable=wrong-import-position
+from fakes.bind import BindServer  # noqa: E402  pylint: disable=wrong-import-position
 
 SHARED = pathlib.Path(__file__).resolve().parents[2].parent / "shared"
 
@@ -103,8 +104,8 @@ def playbook(tmp_path):
 @pytest.fixture(scope="session")
 def mail_rig():
     """Real Postfix (submission 465/587-like, SASL via Dovecot) -> dkimpy signing hop -> Dovecot (IMAPS, LMTP)
-    on 127.0.0.1 high ports behind a self-signed CA; see servers/mail.py (one rig per test worker)."""
-    from servers.mail import MailRig, stop_packaged_services  # pylint: disable=import-outside-toplevel
+    on 127.0.0.1 high ports behind a self-signed CA; see fakes/mail.py (one rig per test worker)."""
+    from fakes.mail import MailRig, stop_packaged_services  # pylint: disable=import-outside-toplevel
 
     stop_packaged_services()
     rig = MailRig()  # in its own /tmp directory: see MailRig.__init__
@@ -116,7 +117,7 @@ def mail_rig():
 @pytest.fixture(scope="session")
 def jmap_mail(mail_rig):
     """A JMAP server (Email/query, Email/get, Email/set destroy) over the mail rig's Maildirs."""
-    from servers.jmap_mail import JmapMailServer  # pylint: disable=import-outside-toplevel
+    from fakes.jmap_mail import JmapMailServer  # pylint: disable=import-outside-toplevel
 
     server = JmapMailServer(mail_rig.users, mail_rig.maildir, mail_rig.tls["cert"], mail_rig.tls["key"])
     server.start()
@@ -127,7 +128,7 @@ def jmap_mail(mail_rig):
 @pytest.fixture
 def jmap_server(shared_dir):
     """A fresh Stalwart management API (JMAP) test server enforcing the upstream registry schema; admin/Adm1n-pass."""
-    from servers.jmap import JmapServer  # pylint: disable=import-outside-toplevel
+    from fakes.jmap import JmapServer  # pylint: disable=import-outside-toplevel
 
     server = JmapServer(shared_dir / "stalwart" / "schema-0.16.18.json.gz", users={"admin": "Adm1n-pass", "viewer": "View3r-pass"},
                         forbidden={"viewer"})
@@ -146,7 +147,7 @@ def kube_factory(tmp_path):
     """Start Kubernetes API test servers with options: ``kube_factory(controllers={...}, crd_dir=None)``.
     The operator CRDs from ../shared/crds are preloaded unless ``crd_dir`` says otherwise; ``state=`` restores a
     ``KubeServer.snapshot()`` (its CRDs included) instead."""
-    from servers.kube import KubeServer  # pylint: disable=import-outside-toplevel
+    from fakes.kube import KubeServer  # pylint: disable=import-outside-toplevel
 
     started = []
 
@@ -173,7 +174,7 @@ def kube(kube_factory):
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory):
     """A local S3 endpoint (moto_server) on 127.0.0.1; it does not check credentials (one per test worker)."""
-    from servers.s3 import S3Server  # pylint: disable=import-outside-toplevel
+    from fakes.s3 import S3Server  # pylint: disable=import-outside-toplevel
 
     server = S3Server(tmp_path_factory.mktemp("s3")).start()
     yield server

@@ -9,7 +9,7 @@ import subprocess
 
 import yaml
 
-from servers.ansible import REPO, ensure_collection_link
+from fakes.ansible import REPO, ensure_collection_link
 
 CREDENTIAL_TYPES = yaml.safe_load((REPO / "files" / "awx" / "credential_types.yml").read_text())["awx_credential_types"]
 SURVEY = yaml.safe_load((REPO / "files" / "awx" / "survey_site.yml").read_text())

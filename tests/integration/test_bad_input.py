@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from servers.ansible import REPO, run_playbook
+from fakes.ansible import REPO, run_playbook
 
 SITE = REPO / "site.yml"
 INVENTORY = REPO / "examples" / "inventory.yml"

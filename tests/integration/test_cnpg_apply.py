@@ -11,9 +11,9 @@ import dataclasses
 
 import pytest
 
-from servers import bundle
-from servers.ansible import PlaybookResult, run_playbook
-from servers.kube import KubeServer
+from fakes import bundle
+from fakes.ansible import PlaybookResult, run_playbook
+from fakes.kube import KubeServer
 
 ROLES = ["openova.stalwart.cnpg", "openova.stalwart.minio"]
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from servers import bundle, manifests
-from servers.ansible import REPO, run_playbook
+from fakes import bundle, manifests
+from fakes.ansible import REPO, run_playbook
 
 SITE = REPO / "site.yml"
 BACKUP = REPO / "playbooks" / "backup.yml"

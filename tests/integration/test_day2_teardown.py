@@ -6,7 +6,7 @@ and openova_stalwart_teardown_delete_data=true removes the rest."""
 
 from __future__ import annotations
 
-from servers.ansible import REPO, run_playbook
+from fakes.ansible import REPO, run_playbook
 
 TEARDOWN = REPO / "playbooks" / "teardown.yml"
 INVENTORY = REPO / "examples" / "inventory.yml"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from servers.ansible import REPO, run_playbook
+from fakes.ansible import REPO, run_playbook
 from test_stalwart_role_apply import BASE_VARS, converged_servers, ok
 
 UPGRADE = REPO / "playbooks" / "upgrade.yml"

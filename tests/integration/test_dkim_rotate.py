@@ -16,7 +16,7 @@ import dkim
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from servers.ansible import REPO, run_playbook
+from fakes.ansible import REPO, run_playbook
 
 PLAYBOOK = REPO / "playbooks" / "dkim_rotate.yml"
 INVENTORY = REPO / "examples" / "inventory.yml"

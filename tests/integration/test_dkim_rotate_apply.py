@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from servers.ansible import REPO, run_playbook
+from fakes.ansible import REPO, run_playbook
 from test_stalwart_role_apply import ok, seed_admin
 
 PLAYBOOK = REPO / "playbooks" / "dkim_rotate.yml"

@@ -267,8 +267,8 @@ def test_faults_fail_clearly_and_leave_the_zone(bind, playbook, tmp_path, label,
 
 
 def test_server_down_fails_clearly(playbook, tmp_path):
-    from servers.bind import BindServer  # pylint: disable=import-outside-toplevel
-    from servers.common import free_port  # pylint: disable=import-outside-toplevel
+    from fakes.bind import BindServer  # pylint: disable=import-outside-toplevel
+    from fakes.common import free_port  # pylint: disable=import-outside-toplevel
 
     class Down:  # a server nobody listens on: only its connection details exist
         host, port, key_name, key_secret = "127.0.0.1", free_port(), "k.", "c2VjcmV0c2VjcmV0c2VjcmV0"
@@ -335,7 +335,7 @@ def test_concurrent_edit_makes_the_update_fail_without_clobbering(bind):
     """The prerequisites of the UPDATE: an edit between our read and our write wins, nothing of ours lands."""
     import sys  # pylint: disable=import-outside-toplevel
 
-    from servers.ansible import ensure_collection_link  # pylint: disable=import-outside-toplevel
+    from fakes.ansible import ensure_collection_link  # pylint: disable=import-outside-toplevel
     sys.path.insert(0, str(ensure_collection_link()))
     # pylint: disable-next=import-outside-toplevel
     from ansible_collections.openova.stalwart.plugins.module_utils import _dns_records, _rfc2136  # noqa: E402

@@ -13,7 +13,7 @@ import tarfile
 import pytest
 import yaml
 
-from servers.ansible import REPO
+from fakes.ansible import REPO
 
 MODULES = sorted(p.stem for p in (REPO / "plugins" / "modules").glob("*.py") if p.stem != "__init__")
 # Every role documents its options; "_" roles are internal building blocks but still carry argument specs.

@@ -12,7 +12,7 @@ import re
 import pytest
 import yaml
 
-from servers.ansible import REPO, run_playbook
+from fakes.ansible import REPO, run_playbook
 
 SITE = REPO / "site.yml"
 INVENTORY = REPO / "examples" / "inventory.yml"

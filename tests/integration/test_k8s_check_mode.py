@@ -5,7 +5,7 @@ and report as changes exactly the objects a real converge then applies."""
 
 from __future__ import annotations
 
-from servers import bundle
+from fakes import bundle
 from test_cnpg_apply import converge, ok
 
 

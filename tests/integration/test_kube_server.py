@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""The Kubernetes API test server (servers/kube.py), driven over HTTP, by the kubernetes client and by
+"""The Kubernetes API test server (fakes/kube.py), driven over HTTP, by the kubernetes client and by
 kubernetes.core through ansible-playbook."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import urllib.request
 import pytest
 import yaml
 
-from servers import kube_patch, kube_schema
-from servers.kube import KubeServer
-from servers.kube_controllers import LOAD_BALANCER_IP
+from fakes import kube_patch, kube_schema
+from fakes.kube import KubeServer
+from fakes.kube_controllers import LOAD_BALANCER_IP
 
 APPLY = "application/apply-patch+yaml"
 

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
-"""openova.stalwart.mail_smoke_test through ansible-playbook against real Postfix + Dovecot (servers/mail.py)
-and the JMAP mail test server over the same Maildirs (servers/jmap_mail.py)."""
+"""openova.stalwart.mail_smoke_test through ansible-playbook against real Postfix + Dovecot (fakes/mail.py)
+and the JMAP mail test server over the same Maildirs (fakes/jmap_mail.py)."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def test_rig_signs_with_a_valid_dkim_signature(mail_rig, signed_keeps_mail):
         smtp.login(user, mail_rig.users[user])
         smtp.sendmail(user, [user], f"From: {user}\r\nTo: {user}\r\nSubject: rig\r\n"
                                     "Message-ID: <rig-check@signed.test>\r\n\r\nbody\r\n")
-    from servers.mail import wait_for  # pylint: disable=import-outside-toplevel
+    from fakes.mail import wait_for  # pylint: disable=import-outside-toplevel
     messages = wait_for(lambda: mail_rig.messages(user), timeout=15)
     assert len(messages) == 1, mail_rig.log()
     raw = messages[0].as_bytes()
@@ -178,7 +178,7 @@ def test_untrusted_certificate_fails_at_smtp_tls(playbook, mail_rig, signed):
 
 
 def test_closed_port_fails_at_smtp_connect(playbook, mail_rig, signed):
-    from servers.common import free_port  # pylint: disable=import-outside-toplevel
+    from fakes.common import free_port  # pylint: disable=import-outside-toplevel
     task = _smoke_task(playbook, _args(mail_rig, signed, smtp_port=free_port()))
     assert task["failed_step"] == "smtp_connect"
     assert "connection refused" in task["msg"]
@@ -260,7 +260,7 @@ def test_bad_input_fails_naming_the_option(playbook, mail_rig, signed):
 
 
 def test_unreachable_jmap_fails_at_jmap_session(playbook, mail_rig, signed):
-    from servers.common import free_port  # pylint: disable=import-outside-toplevel
+    from fakes.common import free_port  # pylint: disable=import-outside-toplevel
     args = _args(mail_rig, signed, jmap=True, url=f"https://127.0.0.1:{free_port()}")
     task = _smoke_task(playbook, args, check=True)
     assert task["failed_step"] == "jmap_session"

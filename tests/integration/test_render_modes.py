@@ -9,7 +9,7 @@ import os
 import pathlib
 import stat
 
-from servers.ansible import REPO, run_playbook
+from fakes.ansible import REPO, run_playbook
 
 SITE = REPO / "site.yml"
 INVENTORY = REPO / "examples" / "inventory.yml"

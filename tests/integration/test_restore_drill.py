@@ -28,9 +28,9 @@ import uuid
 import pytest
 import yaml
 
-from servers import bundle, manifests, postgres
-from servers.ansible import REPO, run_playbook
-from servers.s3 import S3Server
+from fakes import bundle, manifests, postgres
+from fakes.ansible import REPO, run_playbook
+from fakes.s3 import S3Server
 
 RESTORE = REPO / "playbooks" / "restore.yml"
 SITE = REPO / "site.yml"

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from servers.ansible import REPO
-from servers.jmap import JmapServer
+from fakes.ansible import REPO
+from fakes.jmap import JmapServer
 
 MODULE_UTILS = REPO / "plugins" / "module_utils"
 PACKAGE = "ansible_collections/openova/stalwart/plugins/module_utils"
@@ -90,7 +90,7 @@ def test_wrong_admin_secret_fails_at_once_with_a_clear_log(layout, server):
 
 
 def test_api_never_up_fails_after_the_bounded_wait(layout):
-    from servers.common import free_port  # pylint: disable=import-outside-toplevel
+    from fakes.common import free_port  # pylint: disable=import-outside-toplevel
 
     result = run_job(layout, f"http://127.0.0.1:{free_port()}", "--wait", "3", "--interval", "0.5")
     assert result.returncode == 1

@@ -21,10 +21,10 @@ import sys
 import pytest
 import yaml
 
-from servers.ansible import REPO, ensure_collection_link, run_playbook
-from servers.common import free_port
-from servers.jmap import JmapServer
-from servers.manifests import assert_restricted_pss, files_containing, load_documents, validate
+from fakes.ansible import REPO, ensure_collection_link, run_playbook
+from fakes.common import free_port
+from fakes.jmap import JmapServer
+from fakes.manifests import assert_restricted_pss, files_containing, load_documents, validate
 from test_stalwart_role_apply import BASE_VARS as APPLY_VARS
 from test_stalwart_role_apply import converged_servers
 
@@ -92,7 +92,7 @@ def secret_values(docs: dict) -> list[str]:
 
 
 def restricted_problems(job: dict) -> list[str]:
-    """The restricted Pod Security Standard, spelled out for this pod (on top of servers.manifests' generic check),
+    """The restricted Pod Security Standard, spelled out for this pod (on top of fakes.manifests' generic check),
     plus what the Job promises beyond it: read-only root, no API token, no host anything."""
     spec = job["spec"]["template"]["spec"]
     pod = spec.get("securityContext") or {}

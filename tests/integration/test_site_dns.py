@@ -15,8 +15,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from servers import bundle
-from servers.ansible import REPO, run_playbook
+from fakes import bundle
+from fakes.ansible import REPO, run_playbook
 
 SITE = REPO / "site.yml"
 INVENTORY = REPO / "examples" / "inventory.yml"

@@ -13,11 +13,11 @@ import time
 import dns.query
 import dns.update
 
-from servers.ansible import REPO, run_playbook
-from servers.bind import BindServer
-from servers.jmap import JmapServer
-from servers.kube import KubeServer
-from servers.kube_controllers import _self_signed
+from fakes.ansible import REPO, run_playbook
+from fakes.bind import BindServer
+from fakes.jmap import JmapServer
+from fakes.kube import KubeServer
+from fakes.kube_controllers import _self_signed
 
 SITE = REPO / "site.yml"
 INVENTORY = REPO / "examples" / "inventory.yml"

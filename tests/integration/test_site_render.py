@@ -13,8 +13,8 @@ import subprocess
 import pytest
 import yaml
 
-from servers import bundle
-from servers.ansible import REPO, run_playbook
+from fakes import bundle
+from fakes.ansible import REPO, run_playbook
 
 SITE = REPO / "site.yml"
 INVENTORY = REPO / "examples" / "inventory.yml"

@@ -14,7 +14,7 @@ import pathlib
 
 import yaml
 
-from servers.ansible import run_playbook
+from fakes.ansible import run_playbook
 from test_stalwart_role_apply import BASE_VARS, converge, converged_servers, ok
 
 _ACCOUNTS_MODULE = pathlib.Path(__file__).resolve().parents[2] / "plugins" / "module_utils" / "_stalwart_accounts.py"

@@ -20,8 +20,8 @@ import time
 
 import pytest
 
-from servers.ansible import REPO, run_playbook
-from servers.bundle import check_bundle, tree_digest
+from fakes.ansible import REPO, run_playbook
+from fakes.bundle import check_bundle, tree_digest
 
 NAMESPACE = "mail"
 VARS = {

@@ -11,7 +11,7 @@ import base64
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
-from servers.ansible import run_playbook
+from fakes.ansible import run_playbook
 
 LABELS = {"app.kubernetes.io/name": "stalwart", "app.kubernetes.io/instance": "stalwart",
           "app.kubernetes.io/part-of": "openova-stalwart", "app.kubernetes.io/managed-by": "openova.stalwart"}

@@ -18,9 +18,9 @@ import tempfile
 
 import pytest
 
-from servers.ansible import run_playbook
-from servers.common import free_port, stop_process, wait_for_port
-from servers.manifests import assert_restricted_pss, load_documents, validate
+from fakes.ansible import run_playbook
+from fakes.common import free_port, stop_process, wait_for_port
+from fakes.manifests import assert_restricted_pss, load_documents, validate
 
 PG_BIN = pathlib.Path("/usr/lib/postgresql/15/bin")
 BASE_VARS = {

@@ -15,9 +15,9 @@ import time
 
 import pytest
 
-from servers.ansible import PlaybookResult, run_playbook
-from servers.jmap import JmapServer
-from servers.kube import KubeServer
+from fakes.ansible import PlaybookResult, run_playbook
+from fakes.jmap import JmapServer
+from fakes.kube import KubeServer
 
 ADMIN_PASSWORD = "Adm1n-pass"  # what the JMAP test server accepts for user admin
 S3_SECRET = "s3-secret-Pw71Za"

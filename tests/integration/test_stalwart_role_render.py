@@ -18,8 +18,8 @@ import subprocess
 import pytest
 import yaml
 
-from servers.ansible import REPO, run_playbook
-from servers.manifests import assert_restricted_pss, files_containing, load_documents, validate
+from fakes.ansible import REPO, run_playbook
+from fakes.manifests import assert_restricted_pss, files_containing, load_documents, validate
 
 ROLE = REPO / "roles" / "stalwart"
 S3_SECRET = "s3-secret-Hx81Qp2"

@@ -8,7 +8,7 @@ import json
 import time
 import urllib.request
 
-from servers.common import free_port
+from fakes.common import free_port
 
 SMOKE_PASSWORD = "smoke-Pa55-word-7f3a"
 

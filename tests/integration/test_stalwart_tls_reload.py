@@ -15,9 +15,9 @@ import time
 
 import pytest
 
-from servers.ansible import run_playbook
-from servers.jmap import JmapServer
-from servers.manifests import assert_restricted_pss, load_documents, validate
+from fakes.ansible import run_playbook
+from fakes.jmap import JmapServer
+from fakes.manifests import assert_restricted_pss, load_documents, validate
 
 ADMIN_PASSWORD = "Adm1n-Reload-pass-73"
 BASE_VARS = {

@@ -13,8 +13,8 @@ import urllib.parse
 
 import pytest
 
-from servers.ansible import run_playbook
-from servers.bundle import check_bundle
+from fakes.ansible import run_playbook
+from fakes.bundle import check_bundle
 
 NAMESPACE = "mail"
 VARS = {

@@ -147,13 +147,13 @@ def test_stalwart_files_parse(host, render_dir):
 
 
 def test_manifests_against_the_upstream_schemas_and_restricted_pss(render_dir):
-    """The schema and Pod Security checks the integration tests use (tests/integration/servers/bundle.py)."""
+    """The schema and Pod Security checks the integration tests use (tests/fakes/bundle.py)."""
     project = pathlib.Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
     shared = project.parent / "shared"
     if not shared.is_dir():
         pytest.skip("../shared is not present")
-    sys.path.insert(0, str(project / "tests" / "integration"))
-    from servers import bundle  # pylint: disable=import-outside-toplevel
+    sys.path.insert(0, str(project / "tests"))
+    from fakes import bundle  # pylint: disable=import-outside-toplevel
 
     docs = bundle.check_bundle(render_dir, shared)
     assert docs["kubernetes"] and docs["secrets"]

@@ -19,7 +19,7 @@ INGRESS_IP = "192.0.2.80"
 
 
 class ControllerAPI(t.Protocol):
-    """What a controller may do to the store (implemented by servers.kube.KubeServer)."""
+    """What a controller may do to the store (implemented by fakes.kube.KubeServer)."""
 
     def get_object(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict | None: ...
 

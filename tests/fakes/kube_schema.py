@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""Resource types and schemas of the Kubernetes API test server (servers/kube.py).
+"""Resource types and schemas of the Kubernetes API test server (fakes/kube.py).
 
 Core kinds are checked against the upstream OpenAPI schemas that the kubernetes-validate package carries
 (the ``-strict`` variants, which reject unknown fields); custom resources against the ``openAPIV3Schema`` of

@@ -33,7 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from .common import free_port
 from .jmap_http import read_jmap_post
 
-_SCHEMA_MODULE = pathlib.Path(__file__).resolve().parents[3] / "plugins" / "module_utils" / "_stalwart_schema.py"
+_SCHEMA_MODULE = pathlib.Path(__file__).resolve().parents[2] / "plugins" / "module_utils" / "_stalwart_schema.py"
 
 
 def _load_schema_module():

@@ -12,7 +12,7 @@ import typing as t
 
 import yaml
 
-REPO = pathlib.Path(__file__).resolve().parents[3]
+REPO = pathlib.Path(__file__).resolve().parents[2]
 COLLECTIONS = REPO / ".ansible" / "collections"
 
 

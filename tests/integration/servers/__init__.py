@@ -1,2 +1,0 @@
-# -*- coding: utf-8 -*-
-"""Real servers started on loopback for the integration tests and the benchmarks."""
