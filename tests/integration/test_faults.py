@@ -9,7 +9,7 @@ import pathlib
 
 import pytest
 
-from servers.bind import BindServer
+from fakes.bind import BindServer
 from test_dns import failures, records_of, role_play, zone_dump
 
 
