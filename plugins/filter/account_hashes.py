@@ -55,13 +55,7 @@ from ansible_collections.openova.stalwart.plugins.module_utils import _stalwart_
 
 def account_hashes(accounts, domains, key, secrets=None):
     """Jinja entry point."""
-    resolved = []
-    for item in accounts or []:
-        ref = item.get("password_secret") if isinstance(item, dict) else None
-        if isinstance(ref, dict) and ref.get("key") in ((secrets or {}).get(ref.get("name")) or {}):
-            item = dict({k: v for k, v in item.items() if k != "password_secret"}, password=secrets[ref["name"]][ref["key"]])
-        resolved.append(item)
-    return _stalwart_accounts.hashed(resolved, domains, str(key))
+    return _stalwart_accounts.hashed(_stalwart_accounts.with_secrets(accounts, secrets), domains, str(key))
 
 
 class FilterModule:

@@ -20,6 +20,9 @@ key ``@revision``; the reconciler sends the password only when the record is cre
 
 from __future__ import annotations
 
+import base64
+import ctypes
+import ctypes.util
 import hashlib
 import hmac
 import re
@@ -67,6 +70,51 @@ def _b64_triple(b2: int, b1: int, b0: int, count: int) -> str:
 
 
 def sha512_crypt(password: str, salt: str, rounds: int = 5000) -> str:
+    """SHA-512-crypt (``$6$``): the system's libcrypt when it has it (about ten times faster), else :func:`sha512_crypt_pure`."""
+    fast = _libcrypt_sha512(password, salt, rounds)
+    return fast if fast is not None else sha512_crypt_pure(password, salt, rounds)
+
+
+# libxcrypt's crypt_rn(phrase, setting, data, size): reentrant, and told the size of its work area.
+_CRYPT_DATA_SIZE = 32768
+_crypt_rn: t.Any = None
+
+
+def _load_crypt_rn() -> t.Any:
+    global _crypt_rn  # pylint: disable=global-statement
+    if _crypt_rn is None:
+        _crypt_rn = False
+        try:
+            name = ctypes.util.find_library("crypt")
+            function = ctypes.CDLL(name).crypt_rn if name else None
+        except (OSError, AttributeError):
+            function = None
+        if function is not None:
+            function.argtypes = (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_int)
+            function.restype = ctypes.c_char_p
+            _crypt_rn = function
+    return _crypt_rn
+
+
+def _libcrypt_sha512(password: str, salt: str, rounds: int) -> str | None:
+    """The same hash from libcrypt, or None (no libxcrypt, or input it would read differently: NUL, odd salt)."""
+    function = _load_crypt_rn()
+    key = password.encode("utf-8")
+    salt_bytes = salt.encode("ascii")[:16]
+    if not function or b"\0" in key or not 1000 <= rounds <= 999999999 or re.search(rb"[^./0-9A-Za-z]", salt_bytes):
+        return None
+    prefix = "$6$" if rounds == 5000 else f"$6$rounds={rounds}$"
+    setting = f"{prefix}{salt_bytes.decode('ascii')}$".encode("ascii")
+    work = ctypes.create_string_buffer(_CRYPT_DATA_SIZE)
+    try:
+        out = function(key, setting, work, _CRYPT_DATA_SIZE)
+    finally:
+        ctypes.memset(work, 0, _CRYPT_DATA_SIZE)
+    text = out.decode("ascii") if out else ""
+    return text if text.startswith(setting.decode("ascii")) and len(text) == len(setting) + 86 else None
+
+
+def sha512_crypt_pure(password: str, salt: str, rounds: int = 5000) -> str:
     """SHA-512-crypt (``$6$``) as glibc's ``crypt(3)`` and ``openssl passwd -6`` compute it (Drepper's specification)."""
     if not 1000 <= rounds <= 999999999:
         raise ValueError(f"rounds: {rounds} is outside 1000..999999999")
@@ -110,6 +158,58 @@ def derive_salt(key: str, address: str) -> str:
 
 def password_hash(password: str, key: str, address: str) -> str:
     return sha512_crypt(password, derive_salt(key, address))
+
+
+# ---------------------------------------------------------------- hash cache
+
+# The hash cache: per account, a keyed fingerprint of its address, salt and password with the digest part of the hash
+# made from them last time. Stalwart never reads passwords back, so without it every run hashes every password again.
+# The salt is derived, so a hash from the cache equals a fresh one; a cache that is missing, damaged (its MAC fails)
+# or made under another key is ignored, which only costs time.
+CACHE_MAX_BYTES = 1000000  # one Secret holds at most 1 MiB; entries past this are hashed on every run
+_CACHE_VERSION = "v1"
+_CACHE_LINE = re.compile(r"^([A-Za-z0-9_-]{22}) ([./0-9A-Za-z]{86})$")
+
+
+def cache_fingerprint(cache_key: str, address: str, salt: str, password: str) -> str:
+    """22 characters of HMAC-SHA256 under the cache key (not the salt key), domain-separated from every other use."""
+    message = b"\0".join((b"openova.stalwart.hash-cache", address.lower().encode("utf-8"), salt.encode("ascii"), password.encode("utf-8")))
+    return base64.urlsafe_b64encode(hmac.new(cache_key.encode("utf-8"), message, hashlib.sha256).digest()[:16]).decode("ascii")[:22]
+
+
+def _cache_mac(cache_key: str, lines: list[str]) -> str:
+    body = "\n".join(lines).encode("ascii")
+    return hmac.new(cache_key.encode("utf-8"), b"openova.stalwart.hash-cache-mac\0" + body, hashlib.sha256).hexdigest()
+
+
+def parse_cache(text: t.Any, cache_key: str) -> dict[str, str]:
+    """Fingerprint -> digest from the cache text; empty unless its first line is the MAC of the rest under ``cache_key``.
+    The MAC covers the lines, not the line ends: a file read back without its last newline is still whole."""
+    if not isinstance(text, str) or not cache_key:
+        return {}
+    head, _sep, body = text.partition("\n")
+    lines = body.splitlines()
+    if not body.isascii() or not hmac.compare_digest(head, f"{_CACHE_VERSION} {_cache_mac(cache_key, lines)}"):
+        return {}
+    found = {}
+    for line in lines:
+        match = _CACHE_LINE.match(line)
+        if match:
+            found[match.group(1)] = match.group(2)
+    return found
+
+
+def format_cache(entries: dict[str, str], cache_key: str) -> str:
+    """The cache text: a MAC line, then one "fingerprint digest" line per entry, sorted, cut at :data:`CACHE_MAX_BYTES`."""
+    lines: list[str] = []
+    size = 0
+    for fingerprint in sorted(entries):
+        line = f"{fingerprint} {entries[fingerprint]}"
+        if size + len(line) + 1 > CACHE_MAX_BYTES:
+            break
+        lines.append(line)
+        size += len(line) + 1
+    return "".join(f"{line}\n" for line in [f"{_CACHE_VERSION} {_cache_mac(cache_key, lines)}"] + lines)
 
 
 def revision(secret_hash: str) -> str:
@@ -425,11 +525,32 @@ def problems(accounts: t.Any, groups: t.Any, lists: t.Any, domains: t.Any) -> li
     return normalise(accounts, groups, lists, domains)[1]
 
 
+def with_secrets(accounts: t.Any, secrets: t.Any) -> list[t.Any]:
+    """``accounts`` with each ``password_secret`` whose value ``secrets`` (by Secret name and key) knows as ``password``."""
+    resolved = []
+    for item in accounts or []:
+        ref = item.get("password_secret") if isinstance(item, dict) else None
+        if isinstance(ref, dict) and ref.get("key") in ((secrets or {}).get(ref.get("name")) or {}):
+            item = dict({k: v for k, v in item.items() if k != "password_secret"}, password=secrets[ref["name"]][ref["key"]])
+        resolved.append(item)
+    return resolved
+
+
 def hashed(accounts: t.Any, domains: t.Any, key: str) -> list[t.Any]:
     """``accounts`` with each plain ``password`` replaced by ``password_hash`` (SHA-512-crypt, salt from ``key`` and
     the address); everything else unchanged. The input must have passed :func:`problems`."""
+    return hashed_cached(accounts, domains, key)[0]
+
+
+def hashed_cached(accounts: t.Any, domains: t.Any, key: str, cache_key: str = "",
+                  cache: t.Any = "") -> tuple[list[t.Any], str, int]:
+    """:func:`hashed` with the hash cache: returns the accounts, the new cache text (only the accounts of this run;
+    empty without ``cache_key``) and how many passwords were hashed (the others came from ``cache``)."""
     if not key:
         raise ValueError("the account password key is empty")
+    known = parse_cache(cache, cache_key)
+    entries: dict[str, str] = {}
+    count = 0
     first = None
     for item in domains or []:
         name = item.get("name") if isinstance(item, dict) else item
@@ -440,11 +561,21 @@ def hashed(accounts: t.Any, domains: t.Any, key: str) -> list[t.Any]:
     for item in accounts or []:
         if isinstance(item, dict) and item.get("password") not in (None, "") and (item.get("state") or "present") == "present":
             address = f"{str(item['name']).lower()}@{str(item.get('domain') or first).lower().rstrip('.')}"
-            secret = password_hash(item["password"], key, address)
+            password = str(item["password"])
+            salt = derive_salt(key, address)
+            fingerprint = cache_fingerprint(cache_key, address, salt, password) if cache_key else ""
+            setting = f"$6${salt}$"
+            if fingerprint in known:
+                secret = setting + known[fingerprint]
+            else:
+                secret = sha512_crypt(password, salt)
+                count += 1
+            if fingerprint and secret.startswith(setting):
+                entries[fingerprint] = secret[len(setting):]
             item = {k: v for k, v in item.items() if k != "password"}
             item["password_hash"] = secret
         result.append(item)
-    return result
+    return result, format_cache(entries, cache_key) if cache_key else "", count
 
 
 # ---------------------------------------------------------------- plan

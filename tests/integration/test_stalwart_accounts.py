@@ -82,6 +82,9 @@ def test_accounts_converge_and_rerun_writes_nothing(tmp_path, session_cache, sha
     since = len(jmap.set_log)
     again = ok(converge(tmp_path / "run2", kube, jmap, variables()))
     assert account_writes(jmap, since) == [] and again.changed == 0, account_writes(jmap, since)
+    # The hashes came from the hash cache Secret (the password from a Secret too).
+    assert "2 account passwords hashed" in first.stdout and "0 account passwords hashed" in again.stdout
+    assert len(base64.b64decode(kube.get("Secret", "stalwart-account-cache", "mail")["data"]["cache"]).splitlines()) == 3
 
     # A new quota and a new alias: one Account update, and no password in it.
     since = len(jmap.set_log)
@@ -101,7 +104,7 @@ def test_accounts_converge_and_rerun_writes_nothing(tmp_path, session_cache, sha
     assert [obj for obj, _args in writes] == ["x:MemoryLookupKeyValue", "x:Account"], writes
     assert set(writes[1][1]["update"][alice["id"]]) == {"credentials"}
     assert stored(jmap)["alice@example.org"]["credentials"]["0"]["secret"] == accounts_lib.password_hash(ALICE_NEW, key, "alice@example.org")
-    assert ALICE_NEW not in result.stdout
+    assert ALICE_NEW not in result.stdout and "1 account passwords hashed" in result.stdout
     since = len(jmap.set_log)
     ok(converge(tmp_path / "run5", kube, jmap, variables(rotated)))
     assert account_writes(jmap, since) == []
@@ -160,3 +163,58 @@ def test_render_plans_hashes_only(tmp_path):
     again = ok(run_playbook(play, tmp_path / "run2", extra_vars=extra_vars))
     assert again.changed == 0
     assert holding.read_text().count(secret) == 1
+
+
+def test_hash_cache_hashes_only_what_changed(tmp_path):
+    render_dir = tmp_path / "render"
+    carol = {"name": "carol", "password": "Carol-pass-3Jk8-wQ5"}
+    extra_vars = {"openova_stalwart_mode": "render", "openova_stalwart_render_dir": str(render_dir)}
+
+    def run(name, accounts, check=False, **more):
+        play = [{"hosts": "localhost", "gather_facts": False,
+                 "vars": {**BASE_VARS, "stalwart_accounts": accounts, "stalwart_groups": [], "stalwart_mailing_lists": [], **more},
+                 "roles": ["openova.stalwart.stalwart"]}]
+        return ok(run_playbook(play, tmp_path / name, extra_vars=extra_vars, check=check))
+
+    def hashes():
+        [doc] = [yaml.safe_load(p.read_text()) for p in (render_dir / "secrets").rglob("*.yaml") if "STALWART_HASH_account" in p.read_text()]
+        return doc["stringData"]
+
+    cache_file = render_dir / "secrets" / "stalwart" / "mail-stalwart-account-cache.yaml"
+
+    def cache():
+        return yaml.safe_load(cache_file.read_text())["stringData"]["cache"]
+
+    # Check mode hashes and writes nothing, the cache included.
+    checked = run("check", [ACCOUNTS[0], carol], check=True)
+    assert "2 account passwords hashed" in checked.stdout and not cache_file.exists()
+    first = run("run1", [ACCOUNTS[0], carol])
+    assert "2 account passwords hashed" in first.stdout
+    assert oct(cache_file.stat().st_mode & 0o777) == "0o600"
+    entries = cache().splitlines()[1:]
+    assert len(entries) == 2 and ALICE not in cache_file.read_text() and carol["password"] not in cache_file.read_text()
+    before = hashes()
+
+    # A re-run takes every hash from the cache: nothing hashed, nothing changed.
+    again = run("run2", [ACCOUNTS[0], carol])
+    assert "0 account passwords hashed" in again.stdout and again.changed == 0 and hashes() == before
+
+    # One password changed: that one hashed, and only its hash differs.
+    rotated = run("run3", [ACCOUNTS[0], dict(carol, password="Carol-rotated-6Hn2-pL4")])
+    assert "1 account passwords hashed" in rotated.stdout
+    after = hashes()
+    assert {k for k in after if after[k] != before.get(k)} == {"STALWART_HASH_account_carol_40_example_2e_org"}
+    assert set(after) == set(before)
+
+    # Off: every password hashed again, to the same hashes, and the cache emptied.
+    off = run("run4", [ACCOUNTS[0], dict(carol, password="Carol-rotated-6Hn2-pL4")], stalwart_accounts_hash_cache=False)
+    assert "2 account passwords hashed (hash cache off)" in off.stdout and hashes() == after and cache() == ""
+
+    # A damaged cache: hashed again, the same hashes, the cache made anew. A dropped account leaves it.
+    doc = yaml.safe_load(cache_file.read_text())
+    doc["stringData"]["cache"] = doc["stringData"]["cache"].replace("\n", "\ndamaged", 1)
+    cache_file.write_text(yaml.safe_dump(doc))
+    run("run5", [ACCOUNTS[0], dict(carol, password="Carol-rotated-6Hn2-pL4")])
+    assert hashes() == after and len(cache().splitlines()) == 3
+    dropped = run("run6", [ACCOUNTS[0]])
+    assert "0 account passwords hashed" in dropped.stdout and len(cache().splitlines()) == 2

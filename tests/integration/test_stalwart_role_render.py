@@ -94,7 +94,7 @@ def test_render_writes_the_layout(rendered):
                             # the version gate of the stop-all upgrade (test_stalwart_version_gate)
                             "ServiceAccount", "Role", "RoleBinding"])
     secrets = [d for d in load_documents(out / "secrets") if d["kind"] == "Secret"]
-    assert sorted(s["metadata"]["name"] for s in secrets) == ["stalwart-credentials", "stalwart-dkim-0",
+    assert sorted(s["metadata"]["name"] for s in secrets) == ["stalwart-account-cache", "stalwart-credentials", "stalwart-dkim-0",
                                                               "stalwart-metrics"]
 
 

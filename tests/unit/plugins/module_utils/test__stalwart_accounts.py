@@ -46,6 +46,24 @@ def schema():
 ])
 def test_sha512_crypt_known_vectors(password, salt, rounds, expected):
     assert accounts_lib.sha512_crypt(password, salt, rounds) == expected
+    assert accounts_lib.sha512_crypt_pure(password, salt, rounds) == expected
+
+
+@pytest.mark.skipif(not accounts_lib._load_crypt_rn(), reason="no libxcrypt crypt_rn here")
+@pytest.mark.parametrize("password", ["", "p", "correct horse battery staple", "ünïcödé-€", "x" * 130, "tab\tand\nnewline"])
+@pytest.mark.parametrize("salt", ["saltstring", "s", "./AZaz09abcdefgh", "toolongsaltstring-cut", "Zz9"])
+@pytest.mark.parametrize("rounds", [1000, 5000, 7777])
+def test_libcrypt_gives_the_pure_implementation_s_hash(password, salt, rounds):
+    fast = accounts_lib._libcrypt_sha512(password, salt, rounds)
+    assert fast is not None and fast == accounts_lib.sha512_crypt_pure(password, salt, rounds)
+
+
+def test_libcrypt_left_to_the_pure_implementation_where_it_would_differ(monkeypatch):
+    assert accounts_lib._libcrypt_sha512("nul\0inside", "saltstring", 5000) is None
+    assert accounts_lib._libcrypt_sha512("p", "bad*salt", 5000) is None
+    assert accounts_lib.sha512_crypt("nul\0inside", "saltstring") == accounts_lib.sha512_crypt_pure("nul\0inside", "saltstring")
+    monkeypatch.setattr(accounts_lib, "_crypt_rn", False)                       # no libxcrypt: the pure one
+    assert accounts_lib.sha512_crypt("Hello world!", "saltstring") == SHA512_HASH
 
 
 @pytest.mark.skipif(not shutil.which("openssl"), reason="openssl not installed")
@@ -77,6 +95,101 @@ def test_hashed_replaces_the_password_and_is_stable():
     assert changed[0]["password_hash"] != first[0]["password_hash"]
     with pytest.raises(ValueError):
         accounts_lib.hashed(items, DOMAINS, "")
+
+
+# ---------------------------------------------------------------- hash cache
+
+CACHE_KEY = "cache-key-9876543210"
+ALICE_BOB = [{"name": "alice", "password": PASSWORD}, {"name": "bob", "domain": "example.net", "password": PASSWORD + " 2"}]
+
+
+def hashes(accounts):
+    return {item["name"]: item["password_hash"] for item in accounts}
+
+
+def test_cache_miss_then_hit_gives_the_same_hashes():
+    first, cache, count = accounts_lib.hashed_cached(ALICE_BOB, DOMAINS, KEY, CACHE_KEY, "")
+    assert count == 2 and first == accounts_lib.hashed(ALICE_BOB, DOMAINS, KEY)
+    assert PASSWORD not in cache and len(cache.splitlines()) == 3                 # the MAC line and an entry each
+    again, cache_again, count = accounts_lib.hashed_cached(ALICE_BOB, DOMAINS, KEY, CACHE_KEY, cache)
+    assert count == 0 and again == first and cache_again == cache
+    # Read back without its last newline (Ansible's file lookup strips it): still whole.
+    assert accounts_lib.hashed_cached(ALICE_BOB, DOMAINS, KEY, CACHE_KEY, cache.rstrip("\n"))[2] == 0
+
+
+def test_a_changed_password_is_hashed_again_alone(monkeypatch):
+    _first, cache, _count = accounts_lib.hashed_cached(ALICE_BOB, DOMAINS, KEY, CACHE_KEY, "")
+    calls = []
+    real = accounts_lib.sha512_crypt
+    monkeypatch.setattr(accounts_lib, "sha512_crypt", lambda password, salt: calls.append(salt) or real(password, salt))
+    rotated = [dict(ALICE_BOB[0], password="another one, long enough"), ALICE_BOB[1]]
+    result, new_cache, count = accounts_lib.hashed_cached(rotated, DOMAINS, KEY, CACHE_KEY, cache)
+    assert count == 1 and calls == [accounts_lib.derive_salt(KEY, "alice@example.org")]
+    assert hashes(result) == hashes(accounts_lib.hashed(rotated, DOMAINS, KEY))
+    assert hashes(result)["bob"] == hashes(_first)["bob"] and new_cache != cache
+
+
+def test_a_removed_account_leaves_the_cache():
+    _first, cache, _count = accounts_lib.hashed_cached(ALICE_BOB, DOMAINS, KEY, CACHE_KEY, "")
+    _result, smaller, count = accounts_lib.hashed_cached(ALICE_BOB[:1], DOMAINS, KEY, CACHE_KEY, cache)
+    assert count == 0 and len(smaller.splitlines()) == 2
+    absent = [ALICE_BOB[0], dict(ALICE_BOB[1], state="absent")]
+    assert accounts_lib.hashed_cached(absent, DOMAINS, KEY, CACHE_KEY, cache)[1] == smaller
+    # Back with the same password: hashed again, to the same hash.
+    back, _cache, count = accounts_lib.hashed_cached(ALICE_BOB, DOMAINS, KEY, CACHE_KEY, smaller)
+    assert count == 1 and back == _first
+
+
+@pytest.mark.parametrize("damage", [
+    lambda text: "",
+    lambda text: "not a cache at all",
+    lambda text: text[:-5],                                                        # cut short
+    lambda text: text.rpartition("\n")[0].rpartition("\n")[0],                  # an entry cut off
+    lambda text: text.replace(text.splitlines()[1][30], "A" if text.splitlines()[1][30] != "A" else "B", 1),  # a flipped character
+    lambda text: text + "AAAAAAAAAAAAAAAAAAAAAA " + "." * 86 + "\n",             # an entry added without the key
+    lambda text: "v1 " + "0" * 64 + "\n" + text.partition("\n")[2],               # a wrong MAC
+    lambda text: None,
+    lambda text: {"not": "text"},
+])
+def test_a_damaged_cache_means_hashing_again_to_the_same_hashes(damage):
+    first, cache, _count = accounts_lib.hashed_cached(ALICE_BOB, DOMAINS, KEY, CACHE_KEY, "")
+    result, repaired, count = accounts_lib.hashed_cached(ALICE_BOB, DOMAINS, KEY, CACHE_KEY, damage(cache))
+    assert count == 2 and result == first and repaired == cache
+
+
+def test_another_key_means_hashing_again():
+    first, cache, _count = accounts_lib.hashed_cached(ALICE_BOB, DOMAINS, KEY, CACHE_KEY, "")
+    # The cache key lost and made anew: nothing in the cache is trusted.
+    result, _new, count = accounts_lib.hashed_cached(ALICE_BOB, DOMAINS, KEY, "a new cache key", cache)
+    assert count == 2 and result == first
+    # Another salt key: other salts, so other hashes, never an old digest under a new salt.
+    other, _new, count = accounts_lib.hashed_cached(ALICE_BOB, DOMAINS, "another salt key", CACHE_KEY, cache)
+    assert count == 2 and other == accounts_lib.hashed(ALICE_BOB, DOMAINS, "another salt key")
+
+
+def test_cache_off_hashes_every_time_and_keeps_nothing():
+    first, cache, count = accounts_lib.hashed_cached(ALICE_BOB, DOMAINS, KEY, "", "")
+    assert count == 2 and cache == "" and first == accounts_lib.hashed(ALICE_BOB, DOMAINS, KEY)
+    _on, kept, _count = accounts_lib.hashed_cached(ALICE_BOB, DOMAINS, KEY, CACHE_KEY, "")
+    assert accounts_lib.hashed_cached(ALICE_BOB, DOMAINS, KEY, "", kept)[2] == 2
+
+
+def test_fingerprints_are_keyed_and_separate_accounts():
+    salt = accounts_lib.derive_salt(KEY, "alice@example.org")
+    fingerprint = accounts_lib.cache_fingerprint(CACHE_KEY, "alice@example.org", salt, PASSWORD)
+    assert len(fingerprint) == 22
+    assert fingerprint != accounts_lib.cache_fingerprint("other", "alice@example.org", salt, PASSWORD)
+    assert fingerprint != accounts_lib.cache_fingerprint(CACHE_KEY, "bob@example.org", salt, PASSWORD)
+    assert fingerprint != accounts_lib.cache_fingerprint(CACHE_KEY, "alice@example.org", salt, PASSWORD + "x")
+
+
+def test_cache_stops_at_its_size(monkeypatch):
+    monkeypatch.setattr(accounts_lib, "CACHE_MAX_BYTES", 250)                   # two entries of 110 bytes
+    many = [{"name": f"user{n}", "password": f"{PASSWORD} {n}"} for n in range(4)]
+    first, cache, count = accounts_lib.hashed_cached(many, DOMAINS, KEY, CACHE_KEY, "")
+    assert count == 4 and len(cache.splitlines()) == 3
+    again, _cache, count = accounts_lib.hashed_cached(many, DOMAINS, KEY, CACHE_KEY, cache)
+    assert count == 2 and again == first
 
 
 # ---------------------------------------------------------------- sizes
