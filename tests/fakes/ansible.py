@@ -107,3 +107,20 @@ def run_playbook(playbook: str | pathlib.Path | list, tmp_path: pathlib.Path, ex
 def _python() -> str:
     import sys  # pylint: disable=import-outside-toplevel
     return sys.executable
+
+
+# The least the stalwart role needs to render: the host, one domain and the object store (test credentials).
+STALWART_VARS = {
+    "stalwart_hostname": "mail.example.org",
+    "stalwart_domains": [{"name": "example.org"}],
+    "stalwart_s3_endpoint": "http://minio.minio-tenant.svc:9000",
+    "stalwart_s3_access_key": "s3-access-Kq7Pw2",
+    "stalwart_s3_secret_key": "s3-secret-Vn3Ls8",
+}
+
+
+def render_stalwart(tmp: pathlib.Path, out: pathlib.Path, variables: dict | None = None) -> PlaybookResult:
+    """The stalwart role in render mode into ``out`` with STALWART_VARS and ``variables`` on top (work files in ``tmp``)."""
+    play = [{"hosts": "localhost", "gather_facts": False, "vars": {**STALWART_VARS, **(variables or {})},
+             "roles": ["openova.stalwart.stalwart"]}]
+    return run_playbook(play, tmp, extra_vars={"openova_stalwart_mode": "render", "openova_stalwart_render_dir": str(out)})

@@ -20,24 +20,14 @@ import time
 
 import pytest
 
-from fakes.ansible import REPO, run_playbook
+from fakes.ansible import REPO, render_stalwart
 from fakes.bundle import check_bundle, tree_digest
 
 NAMESPACE = "mail"
-VARS = {
-    "stalwart_hostname": "mail.example.org",
-    "stalwart_domains": [{"name": "example.org"}],
-    "stalwart_s3_endpoint": "http://minio.minio-tenant.svc:9000",
-    "stalwart_s3_access_key": "s3-access-Kq7Pw2",
-    "stalwart_s3_secret_key": "s3-secret-Vn3Ls8",
-    "stalwart_replicas": 3,
-}
 
 
 def render(tmp: pathlib.Path, out: pathlib.Path, extra: dict | None = None):
-    play = [{"hosts": "localhost", "gather_facts": False, "vars": {**VARS, **(extra or {})},
-             "roles": ["openova.stalwart.stalwart"]}]
-    return run_playbook(play, tmp, extra_vars={"openova_stalwart_mode": "render", "openova_stalwart_render_dir": str(out)})
+    return render_stalwart(tmp, out, {"stalwart_replicas": 3, **(extra or {})})
 
 
 def objects(docs: list[dict]) -> dict[tuple[str, str], dict]:

@@ -18,26 +18,16 @@ import tempfile
 
 import pytest
 
-from fakes.ansible import run_playbook
+from fakes.ansible import STALWART_VARS, render_stalwart, run_playbook
 from fakes.common import free_port, stop_process, wait_for_port
 from fakes.manifests import assert_restricted_pss, load_documents, validate
 
 PG_BIN = pathlib.Path("/usr/lib/postgresql/15/bin")
-BASE_VARS = {
-    "stalwart_hostname": "mail.example.org",
-    "stalwart_domains": [{"name": "example.org"}],
-    "stalwart_s3_endpoint": "http://minio.minio-tenant.svc:9000",
-    "stalwart_s3_access_key": "s3-access-Tq81",
-    "stalwart_s3_secret_key": "s3-secret-Vb27Lx",
-}
 
 
 def render(tmp: pathlib.Path, extra: dict | None = None) -> pathlib.Path:
     out = tmp / "render"
-    play = [{"hosts": "localhost", "gather_facts": False, "vars": {**BASE_VARS, **(extra or {})},
-             "roles": ["openova.stalwart.stalwart"]}]
-    extra_vars = {"openova_stalwart_mode": "render", "openova_stalwart_render_dir": str(out)}
-    result = run_playbook(play, tmp / "run", extra_vars=extra_vars)
+    result = render_stalwart(tmp / "run", out, extra)
     assert result.rc == 0, result.stdout[-5000:] + result.stderr[-2000:]
     return out
 
@@ -84,7 +74,7 @@ def test_opting_out_drops_the_roots_and_a_bad_secret_name_is_refused(tmp_path, s
     assert not {"SSL_CERT_FILE", "SSL_CERT_DIR"} & {e["name"] for e in spec["containers"][0]["env"]}
 
     play = [{"hosts": "localhost", "gather_facts": False,
-             "vars": {**BASE_VARS, "stalwart_postgres_ca_secret": "Not_A_Name"}, "roles": ["openova.stalwart.stalwart"]}]
+             "vars": {**STALWART_VARS, "stalwart_postgres_ca_secret": "Not_A_Name"}, "roles": ["openova.stalwart.stalwart"]}]
     extra_vars = {"openova_stalwart_mode": "render", "openova_stalwart_render_dir": str(tmp_path / "bad-out")}
     result = run_playbook(play, tmp_path / "bad", extra_vars=extra_vars)
     assert result.rc != 0 and "stalwart_postgres_ca_secret" in result.stdout

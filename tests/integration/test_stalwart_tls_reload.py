@@ -15,27 +15,16 @@ import time
 
 import pytest
 
-from fakes.ansible import run_playbook
+from fakes.ansible import render_stalwart
 from fakes.jmap import JmapServer
 from fakes.manifests import assert_restricted_pss, load_documents, validate
 
 ADMIN_PASSWORD = "Adm1n-Reload-pass-73"
-BASE_VARS = {
-    "stalwart_hostname": "mail.example.org",
-    "stalwart_domains": [{"name": "example.org"}],
-    "stalwart_s3_endpoint": "http://minio.minio-tenant.svc:9000",
-    "stalwart_s3_access_key": "s3-access-Rl81",
-    "stalwart_s3_secret_key": "s3-secret-Rl27Kq",
-    "stalwart_smoke_account": "",
-}
 
 
 def statefulset(tmp: pathlib.Path, shared_dir, extra: dict | None = None) -> dict:
     out = tmp / "render"
-    play = [{"hosts": "localhost", "gather_facts": False, "vars": {**BASE_VARS, **(extra or {})},
-             "roles": ["openova.stalwart.stalwart"]}]
-    extra_vars = {"openova_stalwart_mode": "render", "openova_stalwart_render_dir": str(out)}
-    result = run_playbook(play, tmp / "run", extra_vars=extra_vars)
+    result = render_stalwart(tmp / "run", out, {"stalwart_smoke_account": "", **(extra or {})})
     assert result.rc == 0, result.stdout[-5000:] + result.stderr[-2000:]
     sts = next(d for d in load_documents(out / "kubernetes") if d["kind"] == "StatefulSet")
     validate(sts, shared_dir)

@@ -13,23 +13,14 @@ import urllib.parse
 
 import pytest
 
-from fakes.ansible import run_playbook
+from fakes.ansible import render_stalwart
 from fakes.bundle import check_bundle
 
 NAMESPACE = "mail"
-VARS = {
-    "stalwart_hostname": "mail.example.org",
-    "stalwart_domains": [{"name": "example.org"}],
-    "stalwart_s3_endpoint": "http://minio.minio-tenant.svc:9000",
-    "stalwart_s3_access_key": "s3-access-Kq7Pw2",
-    "stalwart_s3_secret_key": "s3-secret-Vn3Ls8",
-}
 
 
 def render(tmp: pathlib.Path, out: pathlib.Path, extra: dict | None = None):
-    play = [{"hosts": "localhost", "gather_facts": False, "vars": {**VARS, **(extra or {})},
-             "roles": ["openova.stalwart.stalwart"]}]
-    result = run_playbook(play, tmp, extra_vars={"openova_stalwart_mode": "render", "openova_stalwart_render_dir": str(out)})
+    result = render_stalwart(tmp, out, extra)
     assert result.rc == 0, result.stdout[-5000:] + result.stderr[-2000:]
     return result
 
