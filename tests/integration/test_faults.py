@@ -6,6 +6,7 @@ one after changes nothing."""
 from __future__ import annotations
 
 import pathlib
+import uuid
 
 import pytest
 
@@ -85,3 +86,29 @@ def test_refused_update_names_the_zone_then_converges(own_bind, playbook, tmp_pa
     _converges(playbook, _dns_play(own_bind, zones, tmp_path), "updates allowed")
     assert _keys(tmp_path / "dkim") == keys
     assert own_bind.txt("s1._domainkey.refused.test")[0].startswith("v=DKIM1; k=ed25519; p=")
+
+
+S3_PLAY = [{"hosts": "localhost", "gather_facts": False, "roles": [{"role": "openova.stalwart.minio"}]}]
+
+
+def test_s3_unreachable_fails_naming_the_endpoint_then_converges(s3_server, playbook, tmp_path):
+    from servers.common import free_port  # pylint: disable=import-outside-toplevel
+
+    bucket = f"faults-{uuid.uuid4().hex[:12]}"
+    closed = f"http://127.0.0.1:{free_port()}"
+    values = {"openova_stalwart_mode": "render", "openova_stalwart_render_dir": str(tmp_path / "render"),
+              "minio_s3_endpoint": closed, "minio_s3_access_key": s3_server.access_key,
+              "minio_s3_secret_key": s3_server.secret_key, "minio_s3_bucket": bucket,
+              "minio_s3_create_bucket": True, "minio_verify": True}
+    failed = playbook(S3_PLAY, extra_vars=values)
+    assert failed.rc != 0
+    output = _clean(failed, s3_server.secret_key)
+    assert f"cannot create the bucket s3://{bucket} at {closed} with minio_s3_access_key/minio_s3_secret_key" in output, output[-3000:]
+    assert "Could not connect to the endpoint URL" in output
+    assert bucket not in s3_server.buckets()
+    values["minio_s3_endpoint"] = s3_server.url
+    fixed = playbook(S3_PLAY, extra_vars=values)
+    assert fixed.rc == 0, fixed.stdout[-3000:]
+    assert bucket in s3_server.buckets() and s3_server.keys(bucket) == []
+    again = playbook(S3_PLAY, extra_vars=values)
+    assert again.rc == 0 and again.changed == 0
