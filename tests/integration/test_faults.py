@@ -92,7 +92,7 @@ S3_PLAY = [{"hosts": "localhost", "gather_facts": False, "roles": [{"role": "ope
 
 
 def test_s3_unreachable_fails_naming_the_endpoint_then_converges(s3_server, playbook, tmp_path):
-    from servers.common import free_port  # pylint: disable=import-outside-toplevel
+    from fakes.common import free_port  # pylint: disable=import-outside-toplevel
 
     bucket = f"faults-{uuid.uuid4().hex[:12]}"
     closed = f"http://127.0.0.1:{free_port()}"
