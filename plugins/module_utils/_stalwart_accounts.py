@@ -166,15 +166,15 @@ def password_hash(password: str, key: str, address: str) -> str:
 # made from them last time. Stalwart never reads passwords back, so without it every run hashes every password again.
 # The salt is derived, so a hash from the cache equals a fresh one; a cache that is missing, damaged (its MAC fails)
 # or made under another key is ignored, which only costs time.
-CACHE_MAX_BYTES = 1000000  # one Secret holds at most 1 MiB; entries past this are hashed on every run
+CACHE_MAX_BYTES = 1048000  # one Secret holds 1 MiB (10,000 entries); the accounts past it are hashed on every run
 _CACHE_VERSION = "v1"
-_CACHE_LINE = re.compile(r"^([A-Za-z0-9_-]{22}) ([./0-9A-Za-z]{86})$")
+_CACHE_LINE = re.compile(r"^([A-Za-z0-9_-]{16}) ([./0-9A-Za-z]{86})$")
 
 
 def cache_fingerprint(cache_key: str, address: str, salt: str, password: str) -> str:
-    """22 characters of HMAC-SHA256 under the cache key (not the salt key), domain-separated from every other use."""
+    """16 characters (96 bits) of HMAC-SHA256 under the cache key (not the salt key), domain-separated from every other use."""
     message = b"\0".join((b"openova.stalwart.hash-cache", address.lower().encode("utf-8"), salt.encode("ascii"), password.encode("utf-8")))
-    return base64.urlsafe_b64encode(hmac.new(cache_key.encode("utf-8"), message, hashlib.sha256).digest()[:16]).decode("ascii")[:22]
+    return base64.urlsafe_b64encode(hmac.new(cache_key.encode("utf-8"), message, hashlib.sha256).digest()[:12]).decode("ascii")
 
 
 def _cache_mac(cache_key: str, lines: list[str]) -> str:
