@@ -42,19 +42,8 @@ options:
         times with backoff before the module fails.
     type: int
     default: 30
-  resolvers:
-    description:
-      - Name servers (IP addresses) to resolve the host of O(url) with, instead of the system resolver; the
-        connection goes to the addresses they give, while TLS (SNI, certificate check) and the C(Host) header keep
-        the name. For example the authoritative servers of a zone published by this same run, which a caching
-        resolver may still answer with the negative reply it cached before the records existed.
-      - Empty (the default) uses the system resolver. A name that does not resolve is retried like a connection
-        failure. Needs dnspython.
-    type: list
-    elements: str
-    default: []
-  resolver_port:
-    description: Port of O(resolvers).
-    type: int
-    default: 53
+notes:
+  - With O(resolvers) (fragment C(openova.stalwart.resolvers)), the host of O(url) is resolved on those name servers;
+    the connection goes to the addresses they give, while TLS (SNI, certificate check) and the C(Host) header keep
+    the name. A name that does not resolve is retried like a connection failure. Needs dnspython.
 """

@@ -27,6 +27,7 @@ extends_documentation_fragment:
   - openova.stalwart.attributes.CONTROLLER_ACTION
   - openova.stalwart.attributes.ACTIONGROUP_DNS
   - openova.stalwart.dns
+  - openova.stalwart.resolvers
 attributes:
   check_mode:
     support: full
@@ -118,15 +119,6 @@ options:
         which may not be aliases and get the addresses it resolves to (O(resolvers)).
       - A name that does not resolve, where it must, fails the task naming this option.
     type: str
-  resolvers:
-    description: Recursive resolvers that resolve O(mail_host_hostname) and O(web_hostname); empty uses the system's.
-    type: list
-    elements: str
-    default: []
-  resolver_port:
-    description: Port of O(resolvers).
-    type: int
-    default: 53
   mail_host_zone:
     description:
       - The zone holding the mail host's own records (A, AAAA, HELO SPF, TLSA).
@@ -348,6 +340,7 @@ options:
     default: true
 notes:
   - Options O(server), O(key_name) and O(key_secret) are needed for O(provider=rfc2136).
+  - O(resolvers) resolve O(mail_host_hostname) and O(web_hostname).
 seealso:
   - module: openova.stalwart.dns_verify
   - module: openova.stalwart.dkim_key

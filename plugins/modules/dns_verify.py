@@ -24,6 +24,7 @@ extends_documentation_fragment:
   - openova.stalwart.attributes.ACTIONGROUP_DNS
   - openova.stalwart.attributes.INFO_MODULE
   - openova.stalwart.dns
+  - openova.stalwart.resolvers
 options:
   records:
     description: The RV(openova.stalwart.dns_records#module:records) of M(openova.stalwart.dns_records).
@@ -35,17 +36,6 @@ options:
     type: list
     elements: dict
     default: []
-  resolvers:
-    description:
-      - Recursive resolvers used to find the name servers of each zone (when O(server) is not set) and to
-        follow SPF includes. Defaults to the system resolvers.
-    type: list
-    elements: str
-    default: []
-  resolver_port:
-    description: Port of O(resolvers).
-    type: int
-    default: 53
   exact:
     description: Treat values others added to a managed rrset (a backup MX, say) as wrong.
     type: bool
@@ -58,6 +48,8 @@ options:
     description: Seconds between two checks while waiting.
     type: float
     default: 2
+notes:
+  - O(resolvers) find the name servers of each zone (when O(server) is not set) and follow SPF includes.
 seealso:
   - module: openova.stalwart.dns_records
 requirements:

@@ -28,6 +28,7 @@ requirements:
   - dnspython >= 2.4 (only with O(resolvers))
 extends_documentation_fragment:
   - openova.stalwart.stalwart_api
+  - openova.stalwart.resolvers
   - openova.stalwart.attributes
   - openova.stalwart.attributes.ACTIONGROUP_STALWART
 attributes:
