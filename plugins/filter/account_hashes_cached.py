@@ -10,8 +10,12 @@ short_description: Hash the accounts' plain passwords, reusing the hashes of the
 version_added: 0.1.0
 author: OpenOva (@openova)
 description:
-  - Does what P(openova.stalwart.account_hashes#filter) does, and keeps a hash cache so that a password hashed
-    before is not hashed again.
+  - Returns the accounts with each plain C(password) replaced by C(password_hash), a SHA-512-crypt hash (C($6$), 5000
+    rounds) whose salt is an HMAC of the account's address under O(key). The same password always gives the same
+    hash, so a re-run plans nothing new and a changed password changes the hash.
+  - With O(secrets), an item with C(password_secret) whose Secret value is known is hashed the same way.
+  - Items with C(state=absent), C(password_hash), C(password_env) or an unknown C(password_secret) are returned as they are.
+  - Keeps a hash cache so that a password hashed before is not hashed again.
   - The cache maps a fingerprint of each account's address and password (HMAC-SHA256 under O(cache_key), a key of its
     own) to the hash made last time. Because the salt derives from O(key) and the address, a hash from the cache is
     the hash a fresh computation would give; a missing or damaged cache only means hashing again.
@@ -28,7 +32,7 @@ options:
     elements: dict
     required: true
   key:
-    description: The per-install key the salts derive from.
+    description: The per-install key the salts derive from (kept in the credentials Secret by the stalwart role).
     type: str
     required: true
   cache_key:

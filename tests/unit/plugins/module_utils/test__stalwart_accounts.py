@@ -438,7 +438,7 @@ def test_resolve_hash_refs_hashes_as_apply_mode_does():
     ops = _plan([{"name": "bob", "domain": "example.net", "password_secret": {"name": "mail-passwords", "key": "bob"}}])
     assert accounts_lib.hash_refs(ops) == {"STALWART_SECRET_MAIL_PASSWORDS_BOB"}
     resolved = accounts_lib.resolve_hash_refs(ops, {"STALWART_SECRET_MAIL_PASSWORDS_BOB": PASSWORD}, KEY)
-    # The same hash and revision as a plain password of the same value hashed by account_hashes in apply mode.
+    # The same hash and revision as a plain password of the same value hashed by account_hashes_cached in apply mode.
     expected = _plan(accounts_lib.hashed([{"name": "bob", "domain": "example.net", "password": PASSWORD}], DOMAINS, KEY))
     assert resolved == expected
     assert accounts_lib.hash_refs(resolved) == set() and accounts_lib.resolve_hash_refs(resolved, {}, None) == resolved
