@@ -80,6 +80,9 @@ class JmapServer:
         # Fault injection: HTTP statuses to answer (one per request) before serving, and a per-request delay.
         self.fail_statuses: list[int] = []
         self.delay = 0.0
+        # After this many more POST /jmap carrying a /set, every POST finds the connection closed unanswered, as while
+        # Stalwart restarts; None: never.
+        self.writes_before_down: int | None = None
         self.methods: dict[str, t.Callable[[dict, dict], dict]] = {}
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -160,12 +163,17 @@ class JmapServer:
 
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if server.writes_before_down is not None and server.writes_before_down <= 0:
+                    self.close_connection = True
+                    return
                 if not self._gate():
                     return
                 request = read_jmap_post(self, body)
                 if request is None:
                     return
                 status, response = server.handle(request)
+                if server.writes_before_down is not None and any(str(c[0]).endswith("/set") for c in request.get("methodCalls") or []):
+                    server.writes_before_down -= 1
                 self._send(status, response)
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
@@ -191,6 +199,7 @@ class JmapServer:
             self.actions.clear()
             self.fail_statuses.clear()
             self.delay = 0.0
+            self.writes_before_down = None
 
     def snapshot(self) -> dict:
         """The stored objects as JSON data, for ``restore`` into another server (one converge shared by tests)."""

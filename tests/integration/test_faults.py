@@ -112,3 +112,45 @@ def test_s3_unreachable_fails_naming_the_endpoint_then_converges(s3_server, play
     assert bucket in s3_server.buckets() and s3_server.keys(bucket) == []
     again = playbook(S3_PLAY, extra_vars=values)
     assert again.rc == 0 and again.changed == 0
+
+
+@pytest.fixture
+def small_jmap(shared_dir):
+    """A Stalwart API of this test's own taking two method calls a request, so the writes span several requests."""
+    from fakes.jmap import JmapServer  # pylint: disable=import-outside-toplevel
+
+    server = JmapServer(shared_dir / "stalwart" / "schema-0.16.18.json.gz", max_calls_in_request=2).start()
+    yield server
+    server.stop()
+
+
+def test_jmap_down_mid_apply_names_the_url_keeps_keys_then_converges(small_jmap, playbook, tmp_path):
+    from test_stalwart_settings import SMOKE_PASSWORD, plays, render_vars  # pylint: disable=import-outside-toplevel
+
+    play = plays(small_jmap, render_vars(dest=str(tmp_path / "render")))
+    # Stalwart restarts between two writes: the first POSTs are answered, then every POST is cut unanswered.
+    small_jmap.writes_before_down = 2
+    failed = playbook(play)
+    assert failed.rc != 0
+    _clean(failed, "Adm1n-pass", SMOKE_PASSWORD)
+    msg = failed.task("apply")["msg"]
+    assert f"cannot reach {small_jmap.url}" in msg and "gave up after 3 attempts" in msg, msg
+    assert len({c[0] for c in small_jmap.set_log}) >= 2, small_jmap.set_log
+    partial = small_jmap.set_calls
+    keys = _keys(tmp_path / "render")
+    assert keys
+
+    small_jmap.writes_before_down = None
+    fixed = playbook(play)
+    assert fixed.rc == 0, fixed.stdout[-3000:]
+    assert fixed.task("apply")["changed"] is True
+    assert {d["name"] for d in small_jmap.objects("Domain")} == {"example.org", "example.net", "example.com"}
+    assert len(small_jmap.objects("DkimSignature")) == 6
+    assert small_jmap.objects("SystemSettings")[0]["defaultHostname"] == "mail.example.org"
+    assert small_jmap.objects("Account")[0]["credentials"]["0"]["secret"] == SMOKE_PASSWORD
+    assert _keys(tmp_path / "render") == keys
+    sets = small_jmap.set_calls
+    assert sets > partial
+    again = playbook(play)
+    assert again.rc == 0 and again.changed == 0, again.stdout[-3000:]
+    assert again.task("apply")["set_calls"] == 0 and small_jmap.set_calls == sets
