@@ -70,7 +70,7 @@ def _b64_triple(b2: int, b1: int, b0: int, count: int) -> str:
 
 
 def sha512_crypt(password: str, salt: str, rounds: int = 5000) -> str:
-    """SHA-512-crypt (``$6$``): the system's libcrypt when it has it (about ten times faster), else :func:`sha512_crypt_pure`."""
+    """SHA-512-crypt (``$6$``): the system's libcrypt when it has it (faster, same bytes), else :func:`sha512_crypt_pure`."""
     fast = _libcrypt_sha512(password, salt, rounds)
     return fast if fast is not None else sha512_crypt_pure(password, salt, rounds)
 
