@@ -332,6 +332,14 @@ def resolver_lookup(resolver: t.Any) -> Lookup:
     return lookup
 
 
+def host_resolver(nameservers: list[str] | None, port: int, timeout: float) -> t.Callable[[str], list[str]] | None:
+    """:func:`host_addresses` asking only ``nameservers``; None (the system resolver) when there are none."""
+    if not nameservers:
+        return None
+    resolver = make_resolver(nameservers, port, timeout)
+    return lambda host: host_addresses(resolver, host)
+
+
 def host_addresses(resolver: t.Any, host: str) -> list[str]:
     """The IPv4 then IPv6 addresses of ``host`` (itself when it is an address); empty when the name does not exist
     or has none. Raises OSError when the resolver cannot answer, so HTTP clients treat it as a connection failure."""

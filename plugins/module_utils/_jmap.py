@@ -66,6 +66,13 @@ def open_url_transport(validate_certs: bool, ca_path: str | None) -> Transport:
     return send
 
 
+def transport(resolve: t.Callable[[str], list[str]] | None, validate_certs: bool, ca_path: str | None) -> Transport:
+    """:func:`resolving_transport` over ``resolve``, or :func:`open_url_transport` (the system resolver) without."""
+    if resolve is None:
+        return open_url_transport(validate_certs, ca_path)
+    return resolving_transport(resolve, validate_certs, ca_path)
+
+
 def resolving_transport(resolve: t.Callable[[str], list[str]], validate_certs: bool, ca_path: str | None) -> Transport:
     """A :data:`Transport` that connects to the addresses ``resolve(host)`` gives for the URL's host instead of asking
     the system resolver; TLS still names and checks the host (SNI, certificate), and ``Host`` is the URL's.

@@ -349,13 +349,16 @@ class MailClient(_jmap.Client):
 
 
 class SmokeTest:
-    """One run. ``jmap`` is the JMAP client (None without JMAP); ``sleep``/``clock`` are for tests."""
+    """One run. ``jmap`` is the JMAP client (None without JMAP); ``resolve`` gives the mail host's addresses
+    (None: the system resolver); ``sleep``/``clock`` are for tests."""
 
     def __init__(self, params: SmokeParams, check_mode: bool, jmap: MailClient | None = None,
+                 resolve: t.Callable[[str], list[str]] | None = None,
                  sleep: t.Callable[[float], None] = time.sleep, clock: t.Callable[[], float] = time.monotonic):
         self.params = params
         self.check_mode = check_mode
         self.jmap = jmap
+        self.resolve = resolve
         self.sleep = sleep
         self.clock = clock
         self.rec = Recorder(clock)
@@ -407,12 +410,28 @@ class SmokeTest:
                                   "message submitted, read back and deleted")
         return self.result
 
+    def _connect(self, port: int) -> socket.socket:
+        """A TCP connection to the mail host, through ``resolve`` when given (TLS still checks the host name)."""
+        p = self.params
+        if self.resolve is None:
+            return socket.create_connection((p.host, port), timeout=p.timeout)
+        addresses = self.resolve(p.host)
+        if not addresses:
+            raise _Abort(f"{p.host} does not resolve on the given resolvers")
+        last: OSError | None = None
+        for address in addresses:
+            try:
+                return socket.create_connection((address, port), timeout=p.timeout)
+            except OSError as exc:  # the next address
+                last = exc
+        raise t.cast(OSError, last)
+
     # -- SMTP --------------------------------------------------------------------------------------------------
     def _smtp(self) -> None:
         p = self.params
         local_hostname = socket.gethostname() or "localhost"
         with self.rec.step("smtp_connect", f"{p.host}:{p.smtp_port}"):
-            sock = socket.create_connection((p.host, p.smtp_port), timeout=p.timeout)
+            sock = self._connect(p.smtp_port)
         smtp = None
         try:
             if p.smtp_security == "tls":
@@ -447,7 +466,7 @@ class SmokeTest:
     def _imap_open(self) -> None:
         p = self.params
         with self.rec.step("imap_connect", f"{p.host}:{p.imap_port}"):
-            sock = socket.create_connection((p.host, p.imap_port), timeout=p.timeout)
+            sock = self._connect(p.imap_port)
         try:
             with self.rec.step("imap_tls", "implicit TLS"):
                 sock = self.context.wrap_socket(sock, server_hostname=p.host)

@@ -22,8 +22,11 @@ description:
     when C(STALWART_SMOKE_PASSWORD) is set.
   - The message is always sent to an address delivered into the O(username) mailbox (by default the
     account's own address).
+requirements:
+  - dnspython >= 2.4 (only with O(resolvers))
 extends_documentation_fragment:
   - openova.stalwart.attributes
+  - openova.stalwart.resolvers
   - openova.stalwart.attributes.ACTIONGROUP_STALWART
 attributes:
   check_mode:
@@ -125,6 +128,8 @@ notes:
     is skipped.
   - When the message does not arrive within O(delivery_timeout) it may still arrive later and stay in the
     mailbox; the next run does not depend on it.
+  - With O(resolvers), the mail host (SMTP, IMAP) and the host of O(url) (JMAP) are looked up on those name servers;
+    TLS still checks the host name.
 seealso:
   - module: openova.stalwart.stalwart_settings
 """
@@ -227,9 +232,9 @@ deleted:
   type: bool
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.openova.stalwart.plugins.module_utils import _jmap, _smoke
+from ansible_collections.openova.stalwart.plugins.module_utils import _dns_verify, _jmap, _smoke
 
 
 def main() -> None:
@@ -252,6 +257,8 @@ def main() -> None:
             "require_dkim": {"type": "bool", "default": True},
             "dkim_selectors": {"type": "list", "elements": "str", "default": []},
             "cleanup": {"type": "bool", "default": True},
+            "resolvers": {"type": "list", "elements": "str", "default": []},
+            "resolver_port": {"type": "int", "default": 53},
         },
         required_one_of=[("host", "url")],
         supports_check_mode=True,
@@ -260,8 +267,11 @@ def main() -> None:
         params = _smoke.build_params(module.params)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    transport = _jmap.open_url_transport(params.validate_certs, params.ca_path)
-    result = _smoke.SmokeTest(params, module.check_mode, jmap=_smoke.jmap_client(params, transport)).run()
+    if module.params["resolvers"] and not _dns_verify.HAS_DNSPYTHON:
+        module.fail_json(msg=missing_required_lib("dnspython"))
+    resolve = _dns_verify.host_resolver(module.params["resolvers"], module.params["resolver_port"], params.timeout)
+    transport = _jmap.transport(resolve, params.validate_certs, params.ca_path)
+    result = _smoke.SmokeTest(params, module.check_mode, jmap=_smoke.jmap_client(params, transport), resolve=resolve).run()
     if result["failed_step"]:
         module.fail_json(**result)
     module.exit_json(**result)

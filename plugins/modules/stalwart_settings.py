@@ -167,13 +167,10 @@ def load_plan(module: AnsibleModule) -> list:
 def transport(module: AnsibleModule) -> _jmap.Transport:
     """Over open_url, or (O(resolvers)) to the addresses those name servers give for the URL's host."""
     params = module.params
-    if not params["resolvers"]:
-        return _jmap.open_url_transport(params["validate_certs"], params["ca_path"])
-    if not _dns_verify.HAS_DNSPYTHON:
+    if params["resolvers"] and not _dns_verify.HAS_DNSPYTHON:
         module.fail_json(msg=missing_required_lib("dnspython"))
-    resolver = _dns_verify.make_resolver(params["resolvers"], params["resolver_port"], params["timeout"])
-    return _jmap.resolving_transport(lambda host: _dns_verify.host_addresses(resolver, host),
-                                     params["validate_certs"], params["ca_path"])
+    resolve = _dns_verify.host_resolver(params["resolvers"], params["resolver_port"], params["timeout"])
+    return _jmap.transport(resolve, params["validate_certs"], params["ca_path"])
 
 
 def main() -> None:

@@ -45,7 +45,7 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: -MODULE_SECONDS.get(item.path.stem, 60))
 
 
-BIND_ZONES = ["example.com", "example.net", "example.org", "dkim.test", "drift.test", "faults.test", "rotate.test", "lb.test"]
+BIND_ZONES = ["example.com", "example.net", "example.org", "dkim.test", "drift.test", "faults.test", "rotate.test", "lb.test", "signed.test"]
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,12 @@ from __future__ import annotations
 import smtplib
 import ssl
 
+import time
+
 import dkim
+import dns.query
+import dns.rcode
+import dns.update
 import pytest
 
 STEPS_FULL = ["smtp_connect", "smtp_tls", "smtp_auth", "smtp_submit", "imap_connect", "imap_tls", "imap_auth",
@@ -124,6 +129,42 @@ def test_tls_submission_imap_jmap_dkim_and_cleanup(playbook, mail_rig, jmap_mail
     assert query["body"]["methodCalls"][0][1]["filter"] == {
         "header": ["Message-ID", task["message_id"].strip("<>")]}
     assert mail_rig.users[signed] not in result.stdout + result.stderr
+
+
+def _publish_address(bind, name: str, address: str) -> None:
+    """An A record, with a TSIG-signed RFC 2136 UPDATE (retried while named is still loading its zones)."""
+    update = dns.update.UpdateMessage(name.split(".", 1)[1], keyring=bind.keyring, keyname=bind.key_name,
+                                      keyalgorithm=bind.algorithm)
+    update.replace(name + ".", 300, "A", address)
+    deadline = time.monotonic() + 30
+    while dns.query.tcp(update, bind.host, port=bind.port, timeout=5).rcode() != dns.rcode.NOERROR:
+        assert time.monotonic() < deadline, f"BIND did not accept the A record of {name}"
+        time.sleep(0.5)
+
+
+def test_resolvers_reach_a_name_only_the_zone_servers_know(playbook, bind, mail_rig, jmap_mail, signed):
+    """A fresh zone: the mail host's name is on its authoritative server only (the machine's resolver has no answer,
+    as a cached negative answer would). With resolvers, SMTP, IMAP and JMAP reach it by name and TLS checks that name;
+    without, the probe fails at the first connection."""
+    host = mail_rig.hostname
+    _publish_address(bind, host, "127.0.0.1")
+    url = f"https://{host}:{jmap_mail.url.rsplit(':', 1)[1]}"
+    args = _args(mail_rig, signed, host=host, jmap=True, url=url, resolvers=[bind.host], resolver_port=bind.port)
+    task = _smoke_task(playbook, args)
+    assert not task.get("failed"), task.get("msg")
+    assert [s["name"] for s in task["steps"]] == STEPS_FULL and task["deleted"] is True
+    assert next(s for s in task["steps"] if s["name"] == "smtp_connect")["detail"] == f"{host}:{mail_rig.submissions_port}"
+
+    del args["resolvers"], args["resolver_port"]
+    task = _smoke_task(playbook, args)
+    assert task["failed"] and task["failed_step"] == "smtp_connect", task.get("msg")
+    assert "cannot resolve host" in task["msg"]
+
+    # Name servers that do not know the name: a clear reason, nothing sent.
+    args.update(host="nowhere.signed.test", resolvers=[bind.host], resolver_port=bind.port)
+    task = _smoke_task(playbook, args)
+    assert task["failed_step"] == "smtp_connect"
+    assert task["msg"] == "smoke test failed at step smtp_connect: nowhere.signed.test does not resolve on the given resolvers"
 
 
 def test_starttls_submission_imap_cleanup(playbook, mail_rig, signed):

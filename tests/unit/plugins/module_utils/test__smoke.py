@@ -304,3 +304,29 @@ def test_run_stops_at_the_first_failed_step():
     assert [s["name"] for s in result["steps"]] == ["smtp_connect"]
     assert result["changed"] is False and result["deleted"] is False and result["message_id"] is None
     assert "s3cret" not in json.dumps(result)
+
+
+def test_resolve_gives_the_addresses_and_each_is_tried_in_turn():
+    """With ``resolve``, the host name is looked up there (not in the system resolver) and the next address is tried
+    when one refuses; the host name itself never reaches the socket layer."""
+    with socket.socket() as listener, socket.socket() as closed:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        closed.bind(("127.0.0.2", 0))
+        port = listener.getsockname()[1]
+        asked = []
+
+        def resolve(host):
+            asked.append(host)
+            return ["127.0.0.2", "127.0.0.1"]
+
+        test = _smoke.SmokeTest(params(host="mail.invalid", smtp_port=port, jmap=False, timeout=2), False, resolve=resolve)
+        with test._connect(port) as sock:  # pylint: disable=protected-access
+            assert sock.getpeername() == ("127.0.0.1", port)
+        assert asked == ["mail.invalid"]
+
+
+def test_a_name_the_resolvers_do_not_know_fails_the_connect_step():
+    result = _smoke.SmokeTest(params(jmap=False), False, resolve=lambda host: []).run()
+    assert result["failed_step"] == "smtp_connect"
+    assert result["msg"] == "smoke test failed at step smtp_connect: mail.example.org does not resolve on the given resolvers"
