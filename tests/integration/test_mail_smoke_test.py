@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-
 import time
 
 import dkim
