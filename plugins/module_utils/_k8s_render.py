@@ -4,12 +4,8 @@
 
 """Write one component's Kubernetes manifests into a GitOps render directory, in one pass.
 
-Layout (the collection's contract):
-  kubernetes/<order>-<component>/<index>-<kind>-<name>.yaml   every non-secret object, in apply order
-  kubernetes/00-namespaces/<name>.yaml                        Namespaces (may be declared by several components)
-  kubernetes/kustomization.yaml                               every file above, sorted = apply order
-  secrets/<component>/<namespace>-<name>.yaml                 every Secret (stringData), mode 0600
-  secrets/kustomization.yaml
+The paths are the collection's layout (``_layout``): non-secret objects under ``kubernetes/``, Secrets (mode 0600)
+under ``secrets/``, each with a kustomization listing every file in apply order.
 """
 
 from __future__ import annotations
@@ -21,6 +17,7 @@ import re
 import shutil
 import typing as t
 
+from ansible_collections.openova.stalwart.plugins.module_utils import _layout
 from ansible_collections.openova.stalwart.plugins.module_utils._files import make_dirs as _make_dirs
 from ansible_collections.openova.stalwart.plugins.module_utils._files import read_text as _read
 from ansible_collections.openova.stalwart.plugins.module_utils._files import tighten as _tighten
@@ -35,11 +32,9 @@ except ImportError:  # pragma: no cover - the module reports missing_required_li
 
 _COMPONENT = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
 _NAME = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?")
-NAMESPACES_DIR = "00-namespaces"
-KUSTOMIZATION = "kustomization.yaml"
 ABOUT = {
-    "kubernetes": "every non-secret manifest, in apply order (kubectl apply --server-side -k kubernetes/).",
-    "secrets": "every Secret with its values: seal or encrypt before committing (docs/roles/minio.md).",
+    _layout.KUBERNETES: "every non-secret manifest, in apply order (kubectl apply --server-side -k kubernetes/).",
+    _layout.SECRETS: "every Secret with its values: seal or encrypt before committing (docs/roles/minio.md).",
 }
 
 
@@ -215,12 +210,11 @@ def plan(component: str, order: int, manifests: list[dict[str, t.Any]],
     for index, manifest in enumerate(manifests):
         kind, name = manifest["kind"], manifest["metadata"]["name"]
         if kind == "Namespace":
-            path = f"kubernetes/{NAMESPACES_DIR}/{name}.yaml"
+            path = _layout.namespace_file(name)
         elif kind == "Secret":
-            namespace = manifest["metadata"].get("namespace", "default")
-            path = f"secrets/{component}/{namespace}-{name}.yaml"
+            path = _layout.secret_file(component, manifest["metadata"].get("namespace", "default"), name)
         else:
-            path = f"kubernetes/{order:02d}-{component}/{index:03d}-{kind.lower()}-{name}.yaml"
+            path = _layout.manifest_file(component, order, index, kind, name)
         if path in files and files[path].content != dump(manifest):
             raise ValueError(f"manifests[{index}]: {kind} {name} is given twice with different content")
         files[path] = File(dump(manifest), kind == "Secret")
@@ -230,7 +224,7 @@ def plan(component: str, order: int, manifests: list[dict[str, t.Any]],
 def _listing(root: str) -> set[str]:
     """Relative paths of the manifest files (not kustomizations) one directory below kubernetes/ and secrets/."""
     found = set()
-    for top in ("kubernetes", "secrets"):
+    for top in _layout.MANIFEST_TOPS:
         base = os.path.join(root, top)
         if not os.path.isdir(base):
             continue
@@ -245,12 +239,12 @@ def _listing(root: str) -> set[str]:
 
 def _stale_dirs(root: str, component: str, order: int) -> list[str]:
     """This component's directories under another order number (its order changed)."""
-    base = os.path.join(root, "kubernetes")
+    base = os.path.join(root, _layout.KUBERNETES)
     if not os.path.isdir(base):
         return []
-    own = re.compile(rf"^\d\d-{re.escape(component)}$")
-    return sorted(f"kubernetes/{d}" for d in os.listdir(base)
-                  if own.match(d) and d != f"{order:02d}-{component}" and os.path.isdir(os.path.join(base, d)))
+    own, current = _layout.component_dir_pattern(component), _layout.component_dir(component, order)
+    return sorted(f"{_layout.KUBERNETES}/{d}" for d in os.listdir(base)
+                  if own.match(d) and f"{_layout.KUBERNETES}/{d}" != current and os.path.isdir(os.path.join(base, d)))
 
 
 def kustomization(top: str, resources: t.Iterable[str]) -> str:
@@ -268,12 +262,12 @@ def sync(root: str, component: str, order: int, manifests: list[t.Any],  # pylin
     files = plan(component, order, objects(manifests), namespaces)
     existing = _listing(root)
     stale_dirs = _stale_dirs(root, component, order)
-    own = re.compile(rf"^(kubernetes/{order:02d}-{re.escape(component)}|secrets/{re.escape(component)})/")
+    own = _layout.owned(component, order)
     stale = sorted(p for p in existing if own.match(p) and p not in files)
     kept = (existing - set(stale) - {p for p in existing for d in stale_dirs if p.startswith(d + "/")}) | set(files)
-    for top in ("kubernetes", "secrets"):
+    for top in _layout.MANIFEST_TOPS:
         listed = sorted(p[len(top) + 1:] for p in kept if p.startswith(top + "/"))
-        files[f"{top}/{KUSTOMIZATION}"] = File(kustomization(top, listed), top == "secrets")
+        files[_layout.kustomization(top)] = File(kustomization(top, listed), top == _layout.SECRETS)
 
     written, diffs = [], []
     for path in sorted(files):
@@ -290,12 +284,12 @@ def sync(root: str, component: str, order: int, manifests: list[t.Any],  # pylin
         diffs.append({"before_header": path, "after_header": path, "before": "(present)\n", "after": "(absent)\n"})
     # Secrets left readable by others (a chmod, an older release, a copy): taken back to 0600 / 0700.
     secret_paths = [(p, 0o600) for p in sorted(files) if files[p].secret and p not in written]
-    secret_paths += [("secrets", 0o700), (f"secrets/{component}", 0o700)]
+    secret_paths += [(_layout.SECRETS, 0o700), (_layout.secrets_dir(component), 0o700)]
     tightened = [p for p, mode in secret_paths if _tighten(os.path.join(root, p), mode, check_mode=check_mode)]
 
     if not check_mode:
         _make_dirs(root)
-        for top, mode in (("kubernetes", 0o755), ("secrets", 0o700)):
+        for top, mode in ((_layout.KUBERNETES, 0o755), (_layout.SECRETS, 0o700)):
             _make_dirs(os.path.join(root, top), mode)
             os.chmod(os.path.join(root, top), mode)
         for path in written:
@@ -307,7 +301,7 @@ def sync(root: str, component: str, order: int, manifests: list[t.Any],  # pylin
             os.unlink(os.path.join(root, path))
         for path in stale_dirs:
             shutil.rmtree(os.path.join(root, path))
-        for sub in (f"kubernetes/{order:02d}-{component}", f"secrets/{component}"):
+        for sub in (_layout.component_dir(component, order), _layout.secrets_dir(component)):
             directory = os.path.join(root, sub)
             if os.path.isdir(directory) and not os.listdir(directory):
                 os.rmdir(directory)
@@ -317,6 +311,6 @@ def sync(root: str, component: str, order: int, manifests: list[t.Any],  # pylin
         "written": written,
         "removed": removed,
         "tightened": tightened,
-        "files": sorted(p for p in files if not p.endswith(KUSTOMIZATION)),
+        "files": sorted(p for p in files if not p.endswith(_layout.KUSTOMIZATION)),
         "diff": diffs,
     }
