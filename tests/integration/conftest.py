@@ -31,7 +31,7 @@ MODULE_SECONDS = {
     "test_cnpg_apply": 90, "test_k8s_manifests": 75, "test_day2_upgrade": 85, "test_kube_server": 85, "test_site_render": 75,
     "test_stalwart_dkim_shards": 65, "test_mail_smoke_test": 50, "test_day2_teardown": 45, "test_dkim_key": 45,
     "test_minio_s3": 45, "test_inject": 45, "test_bad_input": 30, "test_render_modes": 20, "test_stalwart_config": 40,
-    "test_galaxy_build": 10, "test_site_dns": 20, "test_site_order": 60,
+    "test_galaxy_build": 10, "test_site_dns": 20, "test_site_order": 110,
     "test_settings_job": 8,
     "test_settings_job_render": 80, "test_stalwart_accounts": 70,
     "test_awx": 2, "test_controller_actions": 20,

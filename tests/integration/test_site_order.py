@@ -187,3 +187,65 @@ def test_one_role_by_its_tag(tmp_path):
     dns_only = render("dns", "--tags", "dns")
     assert sorted(p.name for p in dns_only.iterdir()) == ["dns"]
     assert files(dns_only / "dns") == files(whole / "dns")
+
+
+def test_an_issuer_proving_the_mail_host_over_http01_is_refused_before_any_write(tmp_path, shared_dir):
+    """Apply mode reads the mail host's issuer in the preflight and picks its solver as cert-manager does: an HTTP-01
+    one (the mail LoadBalancer has no port 80, the challenge can never succeed) stops the run before any write, naming
+    the variable, the issuer and the solver; a DNS-01 solver selected by zone, or another issuer, passes. A missing
+    issuer only warns (it may be created alongside)."""
+    acme = {"server": "https://acme-v02.api.letsencrypt.org/directory", "privateKeySecretRef": {"name": "account"}}
+    http01 = {"http01": {"ingress": {"ingressClassName": "nginx"}}}
+    dns01 = {"dns01": {"rfc2136": {"nameserver": "192.0.2.53:53", "tsigKeyName": "acme", "tsigAlgorithm": "HMACSHA256",
+                                   "tsigSecretSecretRef": {"name": "acme-tsig", "key": "secret"}}}}
+    kube = KubeServer(tmp_path / "kube", crd_dir=shared_dir / "crds").start()
+
+    def preflight(name: str, **extra):
+        """Every preflight and nothing else (tags that match no task; the preflights run under "always")."""
+        return run_playbook(SITE, tmp_path / name, inventory=INVENTORY, args=["--tags", "never"], extra_vars={
+            "openova_stalwart_mode": "apply", "openova_stalwart_kubeconfig": str(kube.kubeconfig),
+            "stalwart_hostname": f"Mail.{ZONE}", "stalwart_domains": [{"name": ZONE}], "cnpg_operator_install": False,
+            "minio_s3_endpoint": "http://s3.storage.svc:9000", "minio_s3_access_key": "s3-access-Qk2",
+            "minio_s3_secret_key": "s3-secret-Pw71Za", **extra})
+
+    def failure(result) -> str:
+        return " ".join(h.get("msg", "") for p in result.data["plays"] for task in p["tasks"]
+                        for h in task["hosts"].values() if h.get("failed"))
+
+    try:
+        kube.seed({"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer", "metadata": {"name": "letsencrypt"},
+                   "spec": {"acme": {**acme, "solvers": [http01]}}})
+        kube.seed({"apiVersion": "cert-manager.io/v1", "kind": "ClusterIssuer", "metadata": {"name": "split"},
+                   "spec": {"acme": {**acme, "solvers": [http01, {**dns01, "selector": {"dnsZones": [ZONE]}}]}}})
+        kube.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mail"}})
+        kube.seed({"apiVersion": "cert-manager.io/v1", "kind": "Issuer", "metadata": {"name": "local", "namespace": "mail"},
+                   "spec": {"acme": {**acme, "solvers": [{**dns01, "selector": {"dnsNames": ["other.example"]}}, http01]}}})
+        kube.reset_counters()
+
+        # The default: the web names' HTTP-01 issuer for the mail host too.
+        refused = preflight("default")
+        assert refused.rc != 0
+        assert failure(refused) == (
+            f'stalwart_tls_issuer_name: ClusterIssuer "letsencrypt" would prove mail.{ZONE} with its HTTP-01 solver '
+            "(spec.acme.solvers[0]), but the mail host resolves to the mail LoadBalancer, which has no port 80: the "
+            "challenge cannot succeed. Set stalwart_tls_mail_issuer_kind and stalwart_tls_mail_issuer_name to an issuer "
+            f'that solves DNS-01 for mail.{ZONE} (docs/kubernetes-mail-traps.md, "Certificates an ACME CA will issue").')
+        # A namespaced Issuer whose dnsNames selector names another host: its default solver, HTTP-01, is refused.
+        refused = preflight("issuer", stalwart_tls_mail_issuer_kind="Issuer", stalwart_tls_mail_issuer_name="local")
+        assert failure(refused).startswith(f'stalwart_tls_mail_issuer_name: Issuer "local" would prove mail.{ZONE} '
+                                           "with its HTTP-01 solver (spec.acme.solvers[1])"), failure(refused)
+        assert kube.counters()["writes"] == 0
+
+        # The zone's DNS-01 solver outranks the default HTTP-01 one.
+        passed = preflight("split", stalwart_tls_mail_issuer_name="split")
+        assert passed.rc == 0, failure(passed) or passed.stdout[-3000:]
+        # Not there yet: a warning, not a failure.
+        missing = preflight("missing", stalwart_tls_mail_issuer_name="not-yet")
+        assert missing.rc == 0, failure(missing)
+        warned = [h.get("msg", "") for p in missing.data["plays"] for task in p["tasks"] for h in task["hosts"].values()
+                  if task["task"]["name"].endswith("Warn that the mail host's issuer does not exist yet") and not h.get("skipped")]
+        assert warned == [f'ClusterIssuer "not-yet" (the issuer of mail.{ZONE}) does not exist yet: the mail host\'s '
+                          "Certificate stays not Ready until it does"]
+        assert kube.counters()["writes"] == 0
+    finally:
+        kube.stop()
