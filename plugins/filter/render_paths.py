@@ -65,7 +65,7 @@ _value:
       description: Every non-secret manifest and their kustomization.
       type: str
     secrets:
-      description: Every Secret manifest, the DKIM keys and the rotation state (mode 0700).
+      description: Every Secret manifest (the DKIM private keys among them) and the DKIM rotation state (mode 0700).
       type: str
     stalwart:
       description: C(config.json) and C(plan.ndjson).
@@ -73,8 +73,11 @@ _value:
     dns:
       description: The zone file snippets.
       type: str
-    dkim_keys:
-      description: The DKIM key directory.
+    legacy_dkim_keys:
+      description: The directory where earlier releases kept a second copy of every DKIM key, as a file.
+      type: str
+    legacy_dkim_key_glob:
+      description: A glob matching the key files in RV(_value.legacy_dkim_keys).
       type: str
     dkim_rotation:
       description: The DKIM rotation state file.

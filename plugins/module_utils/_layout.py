@@ -8,8 +8,8 @@
   kubernetes/00-namespaces/<name>.yaml                        Namespaces (may be declared by several components)
   kubernetes/<order>-<component>/<index>-<kind>-<name>.yaml   every other non-secret object, in apply order
   secrets/kustomization.yaml
-  secrets/<component>/<namespace>-<name>.yaml                 every Secret (stringData), mode 0600
-  secrets/dkim/<selector>._domainkey.<domain>.pem             DKIM private keys, mode 0600
+  secrets/<component>/<namespace>-<name>.yaml                 every Secret (stringData), mode 0600; the DKIM
+                                                              private keys only in the Secrets <name>-dkim-<n>
   secrets/dkim-rotation.json                                  where a DKIM rotation stands (public data)
   stalwart/config.json, stalwart/plan.ndjson                  Stalwart's bootstrap file and settings plan
   dns/<domain>.zone                                           zone file snippets
@@ -32,7 +32,8 @@ TOPS = (KUBERNETES, SECRETS, STALWART, DNS)
 MANIFEST_TOPS = (KUBERNETES, SECRETS)
 NAMESPACES_DIR = "00-namespaces"
 KUSTOMIZATION = "kustomization.yaml"
-DKIM_KEYS = f"{SECRETS}/dkim"
+# Earlier releases also kept each DKIM key as a file here: a render adopts those keys, then removes the directory.
+LEGACY_DKIM_KEYS = f"{SECRETS}/dkim"
 DKIM_ROTATION = f"{SECRETS}/dkim-rotation.json"
 
 
@@ -93,8 +94,8 @@ def render_paths(render_dir: str, component: str | None = None, namespace: str =
                  objects: t.Sequence[t.Mapping[str, t.Any]] = ()) -> dict[str, t.Any]:
     """The paths of the bundle under ``render_dir``, for the roles (filter ``openova.stalwart.render_paths``).
 
-    Always: ``root`` and the four parts (``kubernetes``, ``secrets``, ``stalwart``, ``dns``), ``dkim_keys`` (the
-    DKIM key directory) and ``dkim_rotation`` (the rotation state file). With ``component``: ``component_secrets``,
+    Always: ``root`` and the four parts (``kubernetes``, ``secrets``, ``stalwart``, ``dns``), ``legacy_dkim_keys``
+    and ``legacy_dkim_key_glob`` (the DKIM key files of earlier releases) and ``dkim_rotation`` (the rotation state). With ``component``: ``component_secrets``,
     ``secret_files`` (Secret name to file, for ``secrets``: names in ``namespace``, or mappings with ``name`` and
     optionally ``namespace``), ``secret_glob`` (every Secret file of ``namespace``) and ``secret_name_re`` (the
     Secret name in one of them: group 1). With ``order`` too:
@@ -105,7 +106,8 @@ def render_paths(render_dir: str, component: str | None = None, namespace: str =
     out: dict[str, t.Any] = {"root": render_dir}
     for top in TOPS:
         out[top] = join(render_dir, top)
-    out["dkim_keys"] = join(render_dir, DKIM_KEYS)
+    out["legacy_dkim_keys"] = join(render_dir, LEGACY_DKIM_KEYS)
+    out["legacy_dkim_key_glob"] = join(render_dir, f"{LEGACY_DKIM_KEYS}/*.pem")
     out["dkim_rotation"] = join(render_dir, DKIM_ROTATION)
     if component is None:
         return out

@@ -201,3 +201,17 @@ def files_containing(root: str | pathlib.Path, needles: t.Iterable[str], exclude
         text = file.read_text(errors="replace")
         found.extend((str(file), needle) for needle in needles if needle in text)
     return found
+
+
+def dkim_keys(render_dir: str | pathlib.Path, secret: str = "stalwart-dkim") -> dict[str, str]:
+    """Key file name to PEM of every DKIM key of a render (the Secrets ``<secret>-<n>`` under secrets/, the one store
+    of the keys); a key in two Secrets fails."""
+    keys: dict[str, str] = {}
+    root = pathlib.Path(render_dir) / "secrets"
+    for doc in load_documents(root) if root.is_dir() else []:
+        name = doc.get("metadata", {}).get("name", "")
+        if doc.get("kind") == "Secret" and name.startswith(f"{secret}-") and name[len(secret) + 1:].isdigit():
+            for key, pem in (doc.get("stringData") or {}).items():
+                assert key not in keys, f"{key} is in two DKIM Secrets"
+                keys[key] = pem
+    return keys

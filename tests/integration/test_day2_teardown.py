@@ -82,7 +82,7 @@ def test_teardown_keeps_state_unless_told(kube, tmp_path):
 def test_teardown_render_keeps_secrets_unless_told(tmp_path):
     render = tmp_path / "render"
     for path in ("kubernetes/50-stalwart/000-statefulset-stalwart.yaml", "stalwart/config.json",
-                 "dns/example.org.zone", "secrets/dkim/s1-rsa._domainkey.example.org.pem"):
+                 "dns/example.org.zone", "secrets/stalwart/mail-stalwart-dkim-0.yaml"):
         (render / path).parent.mkdir(parents=True, exist_ok=True)
         (render / path).write_text("x\n")
     confirmed = {"openova_stalwart_mode": "render", "openova_stalwart_render_dir": str(render),

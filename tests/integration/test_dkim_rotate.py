@@ -17,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from fakes.ansible import REPO, run_playbook
+from fakes.manifests import dkim_keys
 
 PLAYBOOK = REPO / "playbooks" / "dkim_rotate.yml"
 INVENTORY = REPO / "examples" / "inventory.yml"
@@ -84,7 +85,7 @@ def assert_signed_mail_verifies(bind, render: pathlib.Path, selector: str):
     """A message signed with ``selector``'s key verifies through the live zone (dkimpy)."""
     def dnsfunc(name, timeout=5):
         return b"".join(bind.query(name.decode().rstrip("."), "TXT")[0].strings)
-    pem = (render / "secrets" / "dkim" / f"{selector}._domainkey.{DOMAIN}.pem").read_bytes()
+    pem = dkim_keys(render)[f"{selector}._domainkey.{DOMAIN}.pem"].encode()
     headers = [b"from", b"to", b"subject", b"date"]
     if selector.endswith("-ed25519"):
         seed = serialization.load_pem_private_key(pem, None).private_bytes(
@@ -99,10 +100,12 @@ def assert_signed_mail_verifies(bind, render: pathlib.Path, selector: str):
 def assert_every_signing_key_verifies(bind, render):
     selectors = signing_selectors(render)
     assert selectors
-    # Every key Stalwart knows, whatever its stage, is published and in the key store.
+    # Every key Stalwart knows, whatever its stage, is published and in the key store (the DKIM Secrets, only).
+    keys = dkim_keys(render)
+    assert not (render / "secrets" / "dkim").exists()
     for selector in stages(render):
         assert published(bind, selector), selector
-        assert (render / "secrets" / "dkim" / f"{selector}._domainkey.{DOMAIN}.pem").is_file(), selector
+        assert f"{selector}._domainkey.{DOMAIN}.pem" in keys, selector
     for selector in selectors:
         assert published(bind, selector), selector
         assert_signed_mail_verifies(bind, render, selector)
@@ -127,7 +130,7 @@ def test_rotation_never_leaves_mail_without_a_valid_key(bind, rotate):
     start = rotate(at(0), stalwart_dkim_rotate_force=True)
     assert start.task(PHASE)["phase"] == "start" and start.changed > 0
     assert published(bind, "s2-rsa") and published(bind, "s2-ed25519")
-    assert (render / "secrets" / "dkim" / f"s2-rsa._domainkey.{DOMAIN}.pem").is_file()
+    assert f"s2-rsa._domainkey.{DOMAIN}.pem" in dkim_keys(render)
     assert assert_every_signing_key_verifies(bind, render) == {"s1-rsa", "s1-ed25519"}
     # Stalwart gets the new keys as pending: they sign only after the switch verified them.
     assert stages(render) == {"s1-rsa": "active", "s1-ed25519": "active", "s2-rsa": "pending", "s2-ed25519": "pending"}
@@ -165,8 +168,7 @@ def test_rotation_never_leaves_mail_without_a_valid_key(bind, rotate):
         f"s1-ed25519._domainkey.{DOMAIN}", f"s1-rsa._domainkey.{DOMAIN}"]
     assert not published(bind, "s1-rsa") and not published(bind, "s1-ed25519")
     assert zone_file_selectors(render) == {"s2-rsa", "s2-ed25519"}
-    assert sorted(p.name for p in (render / "secrets" / "dkim").glob("*.pem")) == [
-        f"s2-ed25519._domainkey.{DOMAIN}.pem", f"s2-rsa._domainkey.{DOMAIN}.pem"]
+    assert sorted(dkim_keys(render)) == [f"s2-ed25519._domainkey.{DOMAIN}.pem", f"s2-rsa._domainkey.{DOMAIN}.pem"]
     assert not any("s1-" in p.read_text() for p in (render / "secrets").rglob("*dkim*.yaml"))
     assert assert_every_signing_key_verifies(bind, render) == {"s2-rsa", "s2-ed25519"}
     assert [g["prefix"] for g in state(render)["generations"]] == ["s2"]
@@ -195,7 +197,7 @@ def test_a_run_between_rotation_runs_keeps_where_the_rotation_stands(tmp_path):
                                                                 "openova_stalwart_render_dir": str(render)})
         assert result.rc == 0, result.stdout[-4000:] + result.stderr[-2000:]
         assert stages(render) == {"s2-rsa": "active", "s2-ed25519": "active", "s1-rsa": "retiring", "s1-ed25519": "retiring"}
-        assert {p.name for p in (render / "secrets" / "dkim").glob("*.pem")} == {
+        assert set(dkim_keys(render)) == {
             f"{s}._domainkey.{DOMAIN}.pem" for s in ("s1-rsa", "s1-ed25519", "s2-rsa", "s2-ed25519")}
     assert result.changed == 0
     assert json.loads((render / "secrets" / "dkim-rotation.json").read_text()) == stored

@@ -46,7 +46,7 @@ def test_modes_under_umask_000_and_loose_secrets_tightened(tmp_path):
     first = _render(tmp_path / "run1", render, 0o000)
     assert first.rc == 0, first.stdout[-3000:]
     modes = _modes(render)
-    assert any(p.startswith("secrets/dkim/") for p in modes) and "dns" in modes and "stalwart/config.json" in modes
+    assert any(p.startswith("secrets/stalwart/") for p in modes) and "dns" in modes and "stalwart/config.json" in modes
     wrong = {p: oct(m) for p, m in modes.items() if m != _wanted(render, p)}
     assert not wrong, wrong
 

@@ -15,6 +15,7 @@ import yaml
 
 from fakes import bundle
 from fakes.ansible import REPO, run_playbook
+from fakes.manifests import dkim_keys
 
 SITE = REPO / "site.yml"
 INVENTORY = REPO / "examples" / "inventory.yml"
@@ -65,7 +66,8 @@ def test_bundle_is_complete_valid_and_safe(rendered, shared_dir):
     assert order.index("10-cnpg-operator") < order.index("20-cnpg") < order.index("50-stalwart")
     for path in ("stalwart/config.json", "stalwart/plan.ndjson", "dns/example.org.zone", "dns/example.net.zone"):
         assert (render / path).is_file(), path
-    assert sorted(p.name for p in (render / "secrets" / "dkim").glob("*.pem")) == [
+    assert not (render / "secrets" / "dkim").exists()  # the keys are stored once, in the DKIM Secret
+    assert sorted(dkim_keys(render)) == [
         "s1-ed25519._domainkey.example.net.pem", "s1-ed25519._domainkey.example.org.pem",
         "s1-rsa._domainkey.example.net.pem", "s1-rsa._domainkey.example.org.pem"]
 

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from fakes.ansible import REPO, run_playbook
-from fakes.manifests import assert_restricted_pss, files_containing, load_documents, validate
+from fakes.manifests import assert_restricted_pss, dkim_keys, files_containing, load_documents, validate
 
 ROLE = REPO / "roles" / "stalwart"
 S3_SECRET = "s3-secret-Hx81Qp2"
@@ -81,10 +81,11 @@ def test_render_writes_the_layout(rendered):
     assert (out / "stalwart" / "config.json").is_file()
     assert (out / "stalwart" / "plan.ndjson").is_file()
     assert (out / "kubernetes" / "kustomization.yaml").is_file()
-    keys = sorted(p.name for p in (out / "secrets" / "dkim").glob("*.pem"))
-    # RSA + Ed25519 for example.org; RSA only, custom selector, for example.net (A-label, lower case).
-    assert keys == ["mail2026._domainkey.example.net.pem", "s1-ed25519._domainkey.example.org.pem",
-                    "s1-rsa._domainkey.example.org.pem"]
+    # RSA + Ed25519 for example.org; RSA only, custom selector, for example.net (A-label, lower case); stored once,
+    # in the DKIM Secret (no key files beside it).
+    assert not (out / "secrets" / "dkim").exists()
+    assert sorted(dkim_keys(out)) == ["mail2026._domainkey.example.net.pem", "s1-ed25519._domainkey.example.org.pem",
+                                      "s1-rsa._domainkey.example.org.pem"]
     kinds = sorted(d["kind"] for d in load_documents(out / "kubernetes") if d["kind"] != "Kustomization")
     assert kinds == sorted(["Namespace", "ConfigMap", "ConfigMap", "Certificate", "Certificate", "Service", "Service", "Service",
                             "StatefulSet", "PodDisruptionBudget", "NetworkPolicy", "Ingress", "ServiceMonitor",
@@ -140,9 +141,7 @@ def test_pod_refers_to_secrets_config_and_keys(rendered):
     assert config + "\n" == (rendered["dir"] / "stalwart" / "config.json").read_text()
     # Every DKIM file reference in the plan names a key in the DKIM Secret.
     dkim = by_kind(load_documents(rendered["dir"] / "secrets"))[("Secret", "stalwart-dkim-0")]["stringData"]
-    assert sorted(dkim) == sorted(p.name for p in (rendered["dir"] / "secrets" / "dkim").glob("*.pem"))
-    for name, pem in dkim.items():
-        assert pem == (rendered["dir"] / "secrets" / "dkim" / name).read_text()
+    assert dkim == dkim_keys(rendered["dir"]) and all(pem.endswith("-----END PRIVATE KEY-----\n") for pem in dkim.values())
     refs = set(re.findall(r"/etc/stalwart/dkim/([^\"]+\.pem)", (rendered["dir"] / "stalwart" / "plan.ndjson").read_text()))
     assert refs == set(dkim)
 
@@ -186,16 +185,15 @@ def test_adding_a_domain_keeps_keys_and_passwords(rendered, tmp_path):
     for rel in rendered["snapshot"]:
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
         (out / rel).write_bytes((rendered["dir"] / rel).read_bytes())
-    before = snapshot(out)
+    before, keys_before = snapshot(out), dkim_keys(out)
     domains = BASE_VARS["stalwart_domains"] + [{"name": "example.com"}]
     result = render(tmp_path / "run", out, {"stalwart_domains": domains})
     assert result.rc == 0, result.stdout[-5000:]
-    after = snapshot(out)
+    after, keys_after = snapshot(out), dkim_keys(out)
     for name in ("s1-rsa._domainkey.example.org.pem", "s1-ed25519._domainkey.example.org.pem",
                  "mail2026._domainkey.example.net.pem"):
-        assert after[f"secrets/dkim/{name}"] == before[f"secrets/dkim/{name}"]
-    assert {"secrets/dkim/s1-rsa._domainkey.example.com.pem", "secrets/dkim/s1-ed25519._domainkey.example.com.pem"} \
-        <= set(after)
+        assert keys_after[name] == keys_before[name]
+    assert {"s1-rsa._domainkey.example.com.pem", "s1-ed25519._domainkey.example.com.pem"} <= set(keys_after)
     changed = sorted(k for k in after if after[k] != before.get(k))
     assert "secrets/stalwart/mail-stalwart-credentials.yaml" not in changed
     assert "secrets/stalwart/mail-stalwart-metrics.yaml" not in changed
@@ -205,6 +203,34 @@ def test_adding_a_domain_keeps_keys_and_passwords(rendered, tmp_path):
     assert any("certificate" in k for k in changed) and any("ingress" in k for k in changed)
     names = {n for d in load_documents(out / "kubernetes") if d["kind"] == "Certificate" for n in d["spec"]["dnsNames"]}
     assert {"mta-sts.example.com", "autoconfig.example.com", "autodiscover.example.com"} <= names
+
+
+def test_key_files_of_earlier_releases_are_adopted_and_removed(rendered, tmp_path):
+    """Earlier releases kept every DKIM key twice in render mode: a file under secrets/dkim/ and the DKIM Secret. A
+    render over such a bundle keeps the keys of the files (the published ones; a Secret that lost one gets it back,
+    nothing is regenerated), leaves them only in the Secret, and the bundle and the DNS records stay as they were."""
+    out = tmp_path / "render"
+    copy_tree(rendered["dir"], out)
+    keys = dkim_keys(out)
+    legacy = out / "secrets" / "dkim"
+    legacy.mkdir(mode=0o700)
+    for name, pem in keys.items():
+        (legacy / name).write_text(pem)
+        (legacy / name).chmod(0o600)
+    shard = out / "secrets" / "stalwart" / "mail-stalwart-dkim-0.yaml"
+    doc = yaml.safe_load(shard.read_text())
+    del doc["stringData"]["s1-ed25519._domainkey.example.org.pem"]
+    shard.write_text(yaml.safe_dump(doc))
+    first = render(tmp_path / "run1", out)
+    assert first.rc == 0, first.stdout[-5000:]
+    assert first.changed >= 1
+    assert not legacy.exists()
+    assert dkim_keys(out) == keys
+    assert snapshot(out) == rendered["snapshot"]
+    records = first.task("Show the DKIM records")["stalwart_dkim_records"]
+    assert records == rendered["first"].task("Show the DKIM records")["stalwart_dkim_records"]
+    again = render(tmp_path / "run2", out)
+    assert again.rc == 0 and again.changed == 0, again.stdout[-5000:]
 
 
 def test_check_mode_writes_nothing(tmp_path):
@@ -247,8 +273,7 @@ def test_options_shape_the_manifests(tmp_path, shared_dir):
     assert "annotations" not in sts["metadata"]
     env = {e["name"] for e in sts["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert "STALWART_COORDINATOR_PASSWORD" in env and "STALWART_SMOKE_PASSWORD" not in env
-    assert sorted(p.name for p in (out / "secrets" / "dkim").glob("*.pem")) == [
-        "mail2026._domainkey.example.net.pem", "s1-rsa._domainkey.example.org.pem"]
+    assert sorted(dkim_keys(out)) == ["mail2026._domainkey.example.net.pem", "s1-rsa._domainkey.example.org.pem"]
     assert files_containing(out, ["nats-pass-Zq81"], exclude=out / "secrets") == []
     for doc in docs.values():
         if doc["kind"] not in ("HTTPRoute", "ReferenceGrant"):  # Gateway API CRDs are not in shared/crds
@@ -480,9 +505,10 @@ def thousand_domains(n: int) -> list[dict]:
     return [{"name": f"d{i:04d}.example.test"} for i in range(n)]
 
 
-def seed_dkim_keys(key_dir: pathlib.Path, domains: list[dict]) -> None:
+def seed_dkim_keys(key_dir: pathlib.Path, domains: list[dict]) -> dict[str, bytes]:
     """Real keys of the real sizes in the render tree (one RSA-2048 and one Ed25519 key, copied), so a
-    1000-domain render does not spend minutes generating keys; the role reads them like its own."""
+    1000-domain render does not spend minutes generating keys. They are key files, as earlier releases kept the keys
+    in render mode: the role adopts them into its DKIM Secrets (and removes the files). Returns the two PEMs."""
     from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
     from cryptography.hazmat.primitives.asymmetric import ed25519, rsa  # pylint: disable=import-outside-toplevel
 
@@ -502,6 +528,7 @@ def seed_dkim_keys(key_dir: pathlib.Path, domains: list[dict]) -> None:
             path = key_dir / f"s1-{algorithm}._domainkey.{domain['name']}.pem"
             path.write_bytes(data)
             path.chmod(0o600)
+    return material
 
 
 def copy_tree(src: pathlib.Path, dest: pathlib.Path) -> None:
@@ -546,7 +573,7 @@ def thousand(tmp_path_factory):
     base = tmp_path_factory.mktemp("stalwart-1000")
     out = base / "render"
     domains = thousand_domains(1000)
-    seed_dkim_keys(out / "secrets" / "dkim", domains)
+    material = seed_dkim_keys(out / "secrets" / "dkim", domains)
     first = render(base / "run1", out, {"stalwart_domains": domains})
     assert first.rc == 0, first.stdout[-6000:] + first.stderr[-3000:]
     added = base / "added"
@@ -559,7 +586,7 @@ def thousand(tmp_path_factory):
     copy_tree(out, removed)
     fewer = render(base / "run3", removed, {"stalwart_domains": [d for d in domains if d["name"] not in gone]})
     assert fewer.rc == 0, fewer.stdout[-6000:] + fewer.stderr[-3000:]
-    return {"dir": out, "added": added, "removed": removed, "gone": gone, "runs": (first, more, fewer)}
+    return {"dir": out, "added": added, "removed": removed, "gone": gone, "runs": (first, more, fewer), "material": material}
 
 
 def test_thousand_domains_every_secret_under_the_size_limit(thousand, shared_dir):
@@ -596,8 +623,10 @@ def test_thousand_domains_every_key_file_is_served_by_one_shard(thousand):
     for name, secret in dkim_shards(out).items():
         for key, pem in secret["stringData"].items():
             served.setdefault(key, []).append(name)
-            assert pem == (out / "secrets" / "dkim" / key).read_text()
-    assert set(served) == set(refs) == {p.name for p in (out / "secrets" / "dkim").glob("*.pem")}
+            # The keys seeded as files the way earlier releases kept them: adopted as they were, the files gone.
+            assert pem == thousand["material"]["ed25519" if key.startswith("s1-ed25519.") else "rsa"].decode()
+    assert set(served) == set(refs)
+    assert not (out / "secrets" / "dkim").exists()
     assert all(len(names) == 1 for names in served.values())
 
 
