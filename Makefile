@@ -15,7 +15,7 @@ APT_PACKAGES := bind9 bind9-utils bind9-dnsutils iproute2 rsync util-linux git o
 # Integration tests run in a private network namespace: only loopback exists, nothing leaves the machine.
 NETNS := unshare -n sh -c 'ip link set lo up && exec "$$0" "$$@"'
 
-.PHONY: benchmark docs install apt pip get-pip link test lint static sanity sanity-2.19 sanity-2.21 units integration molecule collection-tree
+.PHONY: benchmark docs install apt pip get-pip link test checks lint static sanity sanity-2.19 sanity-2.21 units integration molecule collection-tree
 
 install: apt pip get-pip link
 
@@ -53,7 +53,15 @@ collection-tree:
 	@# Unit tests read the reference data at ../shared relative to the collection, as in the checkout.
 	@if [ -d "$(CURDIR)/../shared" ]; then ln -sfn "$(CURDIR)/../shared" "$(COLL)/../shared"; fi
 
-test: lint sanity units integration molecule
+# The static checks, sanity and units run side by side, each ansible-test run in a build tree of its own (it writes
+# into the tree); then the integration suite, which keeps both cores busy by itself, and molecule.
+test: checks integration molecule
+
+checks:
+	$(MAKE) -j4 --output-sync=target lint checks-sanity-2.19 checks-sanity-2.21 checks-units
+
+checks-%:
+	$(MAKE) $* BUILD=$(BUILD)-$*
 
 lint: link static
 	yamllint -s .
