@@ -21,6 +21,7 @@ try:
     from kubernetes import config as k8s_config
     from kubernetes.dynamic import DynamicClient
     from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError, ResourceNotFoundError
+    from urllib3.exceptions import HTTPError as Urllib3HTTPError
     HAS_KUBERNETES = True
 except ImportError:  # pragma: no cover - the module reports missing_required_lib
     HAS_KUBERNETES = False
@@ -34,9 +35,16 @@ except ImportError:  # pragma: no cover - the module reports missing_required_li
     class ResourceNotFoundError(Exception):  # type: ignore[no-redef]
         """Stands in for the kubernetes client's exception when the client is missing."""
 
+    class Urllib3HTTPError(Exception):  # type: ignore[no-redef]
+        """Stands in for urllib3's exception when the client is missing."""
+
 
 class ClusterError(Exception):
     """A request the API server refused, worded for the task's message."""
+
+
+class Unreachable(ClusterError):
+    """The API server did not answer (a 5xx, a connection error)."""
 
 
 def _reason(exc: t.Any) -> str:
@@ -47,6 +55,31 @@ def _reason(exc: t.Any) -> str:
     except (TypeError, ValueError):
         status = {}
     return (status.get("message") if isinstance(status, dict) else None) or getattr(exc, "summary", lambda: "")() or str(exc)
+
+
+def error_text(exc: BaseException) -> str:
+    """One line for what went wrong talking to the API server: the HTTP status and the server's message, or the
+    connection error. Never the client's text for an HTTP error, which carries headers and a traceback."""
+    status = getattr(exc, "status", None)
+    if isinstance(status, int) and status:
+        body = getattr(exc, "body", None)
+        try:
+            message = json.loads(body).get("message") if body else None
+        except (AttributeError, TypeError, ValueError):
+            message = None
+        head = f"HTTP {status} {getattr(exc, 'reason', None) or ''}".strip()
+        text = message or (body if isinstance(body, str) and body.strip() and len(body) < 300 else "")
+        return " ".join(f"{head}: {text}".split()) if text else head
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 500 else text[:497] + "..."
+
+
+def _unavailable(exc: BaseException) -> bool:
+    """Whether the API server could not answer (a 5xx or 429, a connection error) rather than refuse the request."""
+    status = getattr(exc, "status", None)
+    if isinstance(status, int) and status:
+        return status >= 500 or status == 429
+    return isinstance(exc, (OSError, Urllib3HTTPError))
 
 
 class Cluster:
@@ -62,8 +95,19 @@ class Cluster:
             api = k8s_client.ApiClient(configuration)
         else:
             api = k8s_config.new_client_from_config(config_file=kubeconfig, context=context)
-        self.dynamic = DynamicClient(api)
+        self.url: str = api.configuration.host
+        try:
+            self.dynamic = DynamicClient(api)  # reads the discovery documents
+        except Exception as exc:  # pylint: disable=broad-except
+            if _unavailable(exc):
+                raise self.unreachable(exc, "discovery") from None
+            raise
         self._namespaces: dict[str, bool] = {}
+
+    def unreachable(self, exc: BaseException, what: str) -> Unreachable:
+        """The error for an API server that did not answer ``what``: it names the server, the HTTP status or the
+        connection error; nothing has been written past what the message says."""
+        return Unreachable(f"cannot reach the Kubernetes API at {self.url} ({what}): {error_text(exc)}")
 
     def resource(self, api_version: str, kind: str) -> t.Any:
         """The API resource serving ``kind`` in ``api_version``, or None when the cluster does not serve it (yet)."""
@@ -71,6 +115,10 @@ class Cluster:
             return self.dynamic.resources.get(api_version=api_version, kind=kind)
         except ResourceNotFoundError:
             return None
+        except Exception as exc:  # pylint: disable=broad-except
+            if _unavailable(exc):
+                raise self.unreachable(exc, f"discovery of {kind} in {api_version}") from None
+            raise
 
     def read(self, resource: t.Any, name: str, namespace: str | None) -> dict[str, t.Any] | None:
         """The live object as JSON data, or None when it does not exist."""
@@ -78,8 +126,12 @@ class Cluster:
             response = resource.get(name=name, namespace=namespace if resource.namespaced else None, serialize=False)
         except NotFoundError:
             return None
-        except DynamicApiError as exc:
-            raise ClusterError(f"cannot read {resource.kind} {namespace or ''}/{name}: {_reason(exc)}") from None
+        except Exception as exc:  # pylint: disable=broad-except
+            if _unavailable(exc):
+                raise self.unreachable(exc, f"reading {resource.kind} {namespace or ''}/{name}") from None
+            if isinstance(exc, DynamicApiError):
+                raise ClusterError(f"cannot read {resource.kind} {namespace or ''}/{name}: {_reason(exc)}") from None
+            raise
         live: dict[str, t.Any] = json.loads(response.data)
         return live
 
@@ -93,9 +145,13 @@ class Cluster:
             response = resource.server_side_apply(body=body, name=meta["name"],
                                                   namespace=meta.get("namespace") if resource.namespaced else None,
                                                   **kwargs)
-        except DynamicApiError as exc:
+        except Exception as exc:  # pylint: disable=broad-except
             verb = "dry-run apply" if dry_run else "apply"
-            raise ClusterError(f"cannot {verb} {_k8s_apply.label(body)}: {_reason(exc)}") from None
+            if _unavailable(exc):
+                raise self.unreachable(exc, f"{verb} {_k8s_apply.label(body)}") from None
+            if isinstance(exc, DynamicApiError):
+                raise ClusterError(f"cannot {verb} {_k8s_apply.label(body)}: {_reason(exc)}") from None
+            raise
         applied: dict[str, t.Any] = json.loads(response.data)
         return applied
 
@@ -185,18 +241,29 @@ def wait(cluster: Cluster, waits: t.Sequence[dict[str, t.Any]], default_timeout:
     deadline = time.monotonic() + seconds
     pending = list(waits)
     while True:
-        left = []
+        left: list[tuple[dict[str, t.Any], dict[str, t.Any] | None]] = []
+        unreachable = None
         for item in pending:
-            resource = cluster.resource(item["api_version"], item["kind"])
-            obj = cluster.read(resource, item["name"], item.get("namespace")) if resource is not None else None
+            try:
+                resource = cluster.resource(item["api_version"], item["kind"])
+                obj = cluster.read(resource, item["name"], item.get("namespace")) if resource is not None else None
+            except Unreachable as exc:
+                # An API server restarting during a long wait is asked again; still away at the deadline, it fails.
+                unreachable = exc
+                left.append((item, None))
+                continue
             try:
                 if not _k8s_wait.reached(item, obj):
-                    left.append(item)
+                    left.append((item, obj))
             except _k8s_wait.WaitFailed as exc:
                 raise ClusterError(f"{_k8s_wait.describe(item)}: {exc}") from None
-        pending = left
+        pending = [item for item, _obj in left]
         if not pending:
             return
         if time.monotonic() >= deadline:
-            raise ClusterError(f"Not reached within {seconds} s: " + "; ".join(_k8s_wait.describe(w) for w in pending))
+            if unreachable is not None:
+                raise unreachable
+            # Each with what its status says, so the operator sees why (e.g. a CNPG Cluster still "Setting up primary").
+            raise ClusterError(f"Not reached within {seconds} s: "
+                               + "; ".join(f"{_k8s_wait.describe(w)} ({_k8s_wait.why(w, obj)})" for w, obj in left))
         time.sleep(interval)

@@ -116,6 +116,49 @@ def describe(wait: dict[str, t.Any]) -> str:
     return f"{wait.get('kind')} {wait.get('namespace') or ''}/{wait.get('name')} {what}"
 
 
+# The condition whose state says why a kind is not ready yet, where its rule reads more than one condition.
+_WHY_CONDITION = {("batch", "Job"): "Complete", ("apps", "Deployment"): "Progressing",
+                  ("apiextensions.k8s.io", "CustomResourceDefinition"): "Established"}
+# Kinds whose readiness is their replica counts, not a condition.
+_ROLLOUT_KINDS = {("apps", "Deployment"), ("apps", "StatefulSet")}
+
+
+def _clip(value: t.Any, limit: int = 300) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def why(wait: dict[str, t.Any], obj: dict[str, t.Any] | None) -> str:
+    """What the live object says about why it is not there yet, for the timeout message: missing, no status, or
+    its phase (with the reason CloudNativePG and others give, ``status.phaseReason``), the condition waited for
+    and the replica counts it reports."""
+    if obj is None:
+        return "not found"
+    status = obj.get("status")
+    if not isinstance(status, dict) or not status:
+        return "no status yet: is its controller running?"
+    parts = []
+    if wait.get("field"):
+        parts.append(f"{wait['field']} is {field_value(obj, wait['field'])!r}")
+    if status.get("phase"):
+        reason = status.get("phaseReason") or status.get("reason") or status.get("message")
+        parts.append(f"phase {_clip(status['phase'])!r}" + (f": {_clip(reason)}" if reason else ""))
+    key = (group_of(wait.get("api_version") or ""), str(wait.get("kind")))
+    ctype = wait.get("condition") or _WHY_CONDITION.get(key, "Ready")
+    cond = condition(obj, ctype)
+    if cond is not None:
+        text = f"{ctype}={cond.get('status')}"
+        detail = ", ".join(_clip(cond[k]) for k in ("reason", "message") if cond.get(k))
+        parts.append(f"{text} ({detail})" if detail else text)
+    elif wait.get("condition") or not (wait.get("field") or key in _ROLLOUT_KINDS):
+        parts.append(f"no {ctype} condition")
+    counts = [f"{key} {status[key]}" for key in ("readyReplicas", "updatedReplicas", "availableReplicas", "readyInstances")
+              if key in status]
+    if counts:
+        parts.append(", ".join(counts))
+    return "; ".join(parts)
+
+
 def check(wait: t.Any) -> None:
     """Raise ValueError when a wait is malformed."""
     if not isinstance(wait, dict) or not wait.get("kind") or not wait.get("name") or not wait.get("api_version"):

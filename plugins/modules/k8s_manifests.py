@@ -219,8 +219,8 @@ def main() -> None:
     except _k8s_client.ClusterError as exc:
         module.fail_json(msg=str(exc))
     except Exception as exc:  # pylint: disable=broad-except
-        # Configuration and connection errors of the kubernetes client (no kubeconfig, cluster unreachable).
-        module.fail_json(msg=f"Kubernetes: {exc}")
+        # Configuration errors of the kubernetes client (no kubeconfig, no such context), in one line.
+        module.fail_json(msg=f"Kubernetes: {_k8s_client.error_text(exc)}")
     result = {"changed": outcome.changed, "applied": outcome.applied, "created": outcome.created,
               "would_create": outcome.would_create, "unchanged": outcome.unchanged,
               # The manifests are in the cluster already; echoing them back would only cost time.

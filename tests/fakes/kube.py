@@ -26,6 +26,7 @@ import re
 import secrets
 import tempfile
 import threading
+import time
 import typing as t
 import urllib.parse
 import uuid
@@ -121,7 +122,7 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
                  controller_delay: float = 0.0, kubernetes_version: str = kube_schema.K8S_VERSION,
                  pod_grace_seconds: float = 0.5, load_balancer_domain: str | None = None,
                  ingress_ip: str = kube_controllers.INGRESS_IP, dns_resolver: tuple[str, int] | None = None,
-                 retry_seconds: float = 0.5):
+                 retry_seconds: float = 0.5, never_ready: t.Iterable[str] = ()):
         self.workdir = pathlib.Path(workdir) if workdir else pathlib.Path(tempfile.mkdtemp(prefix="kube-"))
         self.version = kubernetes_version
         self.token = secrets.token_urlsafe(24)
@@ -136,6 +137,12 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
         # (kube_controllers.certificate). None: every Certificate is issued at once, as before DNS mattered.
         self.dns_resolver = dns_resolver
         self.retry_seconds = retry_seconds
+        # Kinds (ResourceType labels) whose controller keeps their objects not Ready: see kube_controllers.
+        self.never_ready = set(never_ready)
+        # Until this time.monotonic() instant every request is answered 503, as while the API server restarts.
+        self.unavailable_until = 0.0
+        if self.never_ready - kube_controllers.NEVER_READY_KINDS:
+            raise ValueError(f"never_ready: only {sorted(kube_controllers.NEVER_READY_KINDS)} can be kept not Ready")
         self.enabled = {label: True for label in kube_controllers.CONTROLLERS}
         if isinstance(controllers, dict):
             self.enabled.update(controllers)
@@ -325,6 +332,8 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(parts.query, keep_blank_values=True).items()}
         with self.lock:
             self.requests += 1
+        if time.monotonic() < self.unavailable_until:
+            return 503, KubeError(503, "ServiceUnavailable", "the server is currently unable to handle the request").status()
         try:
             path = parts.path
             if not path.startswith(self.prefix + "/") and path != self.prefix:

@@ -154,3 +154,112 @@ def test_jmap_down_mid_apply_names_the_url_keeps_keys_then_converges(small_jmap,
     again = playbook(play)
     assert again.rc == 0 and again.changed == 0, again.stdout[-3000:]
     assert again.task("apply")["set_calls"] == 0 and small_jmap.set_calls == sets
+
+
+@pytest.fixture
+def site_rig(tmp_path, shared_dir):
+    """What site.yml in apply mode talks to (test_site_order's scene): a BIND for the zone, the JMAP test server
+    behind the published name, and a Kubernetes API test server whose CNPG stays "Setting up primary" until the
+    test lets it finish."""
+    from fakes.jmap import JmapServer  # pylint: disable=import-outside-toplevel
+    from fakes.kube import KubeServer  # pylint: disable=import-outside-toplevel
+    from fakes.kube_controllers import _self_signed  # pylint: disable=import-outside-toplevel
+    from test_site_order import ADMIN_PASSWORD, ZONE, _issuers  # pylint: disable=import-outside-toplevel
+
+    cert, key = _self_signed([f"autodiscover.{ZONE}"])
+    (tmp_path / "jmap.crt").write_bytes(cert)
+    (tmp_path / "jmap.key").write_bytes(key)
+    bind = BindServer(tmp_path / "bind", [ZONE]).start()
+    jmap = JmapServer(shared_dir / "stalwart" / "schema-0.16.18.json.gz", users={"admin": ADMIN_PASSWORD},
+                      tls=(tmp_path / "jmap.crt", tmp_path / "jmap.key")).start()
+    kube = KubeServer(tmp_path / "kube", crd_dir=shared_dir / "crds", ingress_ip="127.0.0.1",
+                      dns_resolver=(bind.host, bind.port), retry_seconds=0.2,
+                      never_ready={"Cluster.postgresql.cnpg.io"}).start()
+    for issuer in _issuers():
+        kube.seed(issuer)
+    kube.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mail"}})
+    kube.seed({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "stalwart-credentials", "namespace": "mail"},
+               "stringData": {"STALWART_RECOVERY_ADMIN": f"admin:{ADMIN_PASSWORD}"}})
+    yield kube, jmap, bind
+    kube.stop()
+    jmap.stop()
+    bind.stop()
+    assert not kube.controller_errors, kube.controller_errors
+
+
+def _failed_msg(result) -> str:
+    """The message of the one task that failed."""
+    found = [host["msg"] for play in result.data["plays"] for task in play["tasks"]
+             for host in task["hosts"].values() if host.get("failed") and not host.get("ignore_errors")]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def _secrets(kube) -> dict[str, dict]:
+    return {s["metadata"]["name"]: s.get("data") or {} for s in kube.list("Secret", "mail")}
+
+
+def test_cnpg_not_ready_stops_before_stalwart_keeps_credentials_then_converges(site_rig, tmp_path):
+    import base64  # pylint: disable=import-outside-toplevel
+    import time  # pylint: disable=import-outside-toplevel
+
+    from test_site_order import ADMIN_PASSWORD, ZONE, _changed_tasks, _site  # pylint: disable=import-outside-toplevel
+
+    kube, jmap, bind = site_rig
+    zone = zone_dump(bind, ZONE)
+    failed = _site(tmp_path / "run1", kube, jmap, bind, cnpg_wait_timeout=2)
+    assert failed.rc != 0
+    secrets = _secrets(kube)
+    app_password = base64.b64decode(secrets["stalwart-db-app"]["password"]).decode()
+    _clean(failed, ADMIN_PASSWORD, "s3-secret-Pw71Za", app_password)
+    msg = _failed_msg(failed)
+    assert msg == ("Not reached within 2 s: Cluster mail/stalwart-db Ready (phase 'Setting up primary': Creating primary "
+                   "instance stalwart-db-1-initdb; Ready=False (ClusterIsNotReady, Cluster Is Not Ready); "
+                   "readyInstances 0)"), msg
+    # Nothing after the PostgreSQL stage: no Stalwart, no S3 wiring, no record, no setting.
+    assert kube.get("StatefulSet", "stalwart", "mail") is None
+    assert set(secrets) == {"stalwart-credentials", "stalwart-db-app"}, sorted(secrets)
+    assert zone_dump(bind, ZONE) == zone and jmap.set_calls == 0
+
+    # The volume binds: CNPG finishes on its own, the next run goes all the way, the one after changes nothing.
+    kube.never_ready.clear()
+    deadline = time.monotonic() + 10
+    while kube.get("Cluster", "stalwart-db", "mail")["status"]["phase"] != "Cluster in healthy state":
+        assert time.monotonic() < deadline, kube.get("Cluster", "stalwart-db", "mail")["status"]
+        time.sleep(0.05)
+    fixed = _site(tmp_path / "run2", kube, jmap, bind, cnpg_wait_timeout=2)
+    assert fixed.rc == 0, failures(fixed)
+    assert kube.get("StatefulSet", "stalwart", "mail") is not None
+    assert [d["name"] for d in jmap.objects("Domain")] == [ZONE]
+    after = _secrets(kube)
+    for name, data in secrets.items():
+        # The operator's database password and the admin's are the ones of the failed run (the role adds its keys).
+        assert after[name] == {**after[name], **data}, name
+    set_calls = jmap.set_calls
+    kube.reset_counters()
+    again = _site(tmp_path / "run3", kube, jmap, bind, cnpg_wait_timeout=2)
+    assert again.rc == 0, failures(again)
+    assert again.changed == 0, _changed_tasks(again)
+    assert kube.counters()["mutating_requests"] == 0 and jmap.set_calls == set_calls
+
+
+def test_api_server_unavailable_names_the_url_and_writes_nothing(site_rig, tmp_path):
+    """The API server answers 503 (restarting, or its load balancer has no healthy backend): the run stops at its
+    first request naming the server, no traceback, and nothing anywhere was written, so the next run is a first run
+    (test_site_order)."""
+    import time  # pylint: disable=import-outside-toplevel
+
+    from test_site_order import ADMIN_PASSWORD, ZONE, _site  # pylint: disable=import-outside-toplevel
+
+    kube, jmap, bind = site_rig
+    zone = zone_dump(bind, ZONE)
+    kube.reset_counters()
+    kube.unavailable_until = time.monotonic() + 600
+    failed = _site(tmp_path / "run1", kube, jmap, bind)
+    assert failed.rc != 0
+    _clean(failed, ADMIN_PASSWORD, "s3-secret-Pw71Za")
+    msg = _failed_msg(failed)
+    assert msg == (f"cannot reach the Kubernetes API at {kube.url} (discovery): HTTP 503 Service Unavailable: "
+                   "the server is currently unable to handle the request"), msg
+    assert kube.counters()["requests"] >= 1 and kube.counters()["mutating_requests"] == 0
+    assert zone_dump(bind, ZONE) == zone and jmap.set_calls == 0

@@ -118,7 +118,7 @@ def test_waits_per_kind_and_their_timeout(kube_factory, playbook):
         [NAMESPACE, DEPLOYMENT, job], kubeconfig=str(kube.kubeconfig), wait_kinds=["Deployment", "Job"],
         wait_timeout=2), ignore_errors=True)]}]
     result = playbook(plays).task("Apply")
-    assert result["failed"] and result["msg"] == "Not reached within 2 s: Job mail/once ready", result["msg"]
+    assert result["failed"] and result["msg"] == "Not reached within 2 s: Job mail/once ready (no status yet: is its controller running?)", result["msg"]
 
 
 def test_objects_not_the_components_are_refused_before_any_request(kube, playbook):

@@ -41,7 +41,7 @@ def _issuers() -> list[dict]:
     ]
 
 
-def _site(tmp: pathlib.Path, kube: KubeServer, jmap: JmapServer, bind: BindServer):
+def _site(tmp: pathlib.Path, kube: KubeServer, jmap: JmapServer, bind: BindServer, **overrides):
     extra = {
         "openova_stalwart_mode": "apply", "openova_stalwart_kubeconfig": str(kube.kubeconfig),
         "stalwart_hostname": f"mail.{ZONE}", "stalwart_domains": [{"name": ZONE}],
@@ -55,7 +55,7 @@ def _site(tmp: pathlib.Path, kube: KubeServer, jmap: JmapServer, bind: BindServe
         "stalwart_management_validate_certs": False,  # the test server's certificate is self-signed
         "stalwart_management_resolvers": [bind.host], "stalwart_management_resolver_port": bind.port,
         **bind.role_vars(), "dns_verify_resolvers": [bind.host], "dns_verify_resolver_port": bind.port,
-        "dns_web_wait_timeout": 30, "dns_mail_host_service_wait_timeout": 30,
+        "dns_web_wait_timeout": 30, "dns_mail_host_service_wait_timeout": 30, **overrides,
     }
     return run_playbook(SITE, tmp, inventory=INVENTORY, extra_vars=extra)
 

@@ -68,3 +68,17 @@ def test_check_and_describe():
     assert _k8s_wait.describe(wait("batch/v1", "Job")) == "Job mail/x ready"
     assert _k8s_wait.describe(wait("a/v1", "B", field="status.p", value=1)) == "B mail/x status.p=1"
     assert _k8s_wait.field_value({"a": 1}, "a.b") is None
+
+
+def test_why_not_reached():
+    assert _k8s_wait.why(wait("batch/v1", "Job"), None) == "not found"
+    assert _k8s_wait.why(wait("batch/v1", "Job"), {"status": {}}) == "no status yet: is its controller running?"
+    failing = cond("Complete", "False", reason="Pending")
+    assert _k8s_wait.why(wait("batch/v1", "Job"), failing) == "Complete=False (Pending)"
+    rollout = {"status": {"readyReplicas": 0, "updatedReplicas": 1}}
+    assert _k8s_wait.why(wait("apps/v1", "StatefulSet"), rollout) == "readyReplicas 0, updatedReplicas 1"
+    field = wait("v1", "Service", field="status.loadBalancer.ingress", value="x")
+    assert _k8s_wait.why(field, {"status": {"loadBalancer": {}}}) == "status.loadBalancer.ingress is None"
+    pod = {"status": {"phase": "Pending", "message": "0/3 nodes are available " + "x" * 400}}
+    text = _k8s_wait.why(wait("v1", "Pod"), pod)
+    assert text.startswith("phase 'Pending': 0/3 nodes are available x") and text.endswith("...; no Ready condition")
