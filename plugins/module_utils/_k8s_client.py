@@ -109,6 +109,15 @@ class Cluster:
         connection error; nothing has been written past what the message says."""
         return Unreachable(f"cannot reach the Kubernetes API at {self.url} ({what}): {error_text(exc)}")
 
+    def answers(self) -> None:
+        """Raise Unreachable unless the API server answers GET /version (the discovery above may come from a cache)."""
+        try:
+            k8s_client.VersionApi(self.dynamic.client).get_code()
+        except Exception as exc:  # pylint: disable=broad-except
+            if _unavailable(exc) or getattr(exc, "status", None):
+                raise self.unreachable(exc, "GET /version") from None
+            raise
+
     def resource(self, api_version: str, kind: str) -> t.Any:
         """The API resource serving ``kind`` in ``api_version``, or None when the cluster does not serve it (yet)."""
         try:

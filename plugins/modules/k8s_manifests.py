@@ -60,6 +60,8 @@ options:
         text of one or more objects, taken in its place in document order.
       - A Secret's C(stringData) is sent as base64 C(data), the fields the API server stores.
       - Not logged, since Secrets carry their values.
+      - An empty list, with no O(waits), only checks that the API server answers (C(GET /version)), as the first step
+        of an apply-mode run, so that an unreachable cluster fails at once naming its URL.
     type: list
     elements: raw
     required: true
@@ -212,6 +214,8 @@ def main() -> None:
          "namespace": m["metadata"].get("namespace")} for m in desired if m["kind"] in params["wait_kinds"]]
     try:
         cluster = _k8s_client.Cluster(params["kubeconfig"], params["context"])
+        if not desired and not waits:
+            cluster.answers()
         outcome = _k8s_client.converge(cluster, desired, params["field_manager"], module.check_mode,
                                        diff=module._diff)  # pylint: disable=protected-access
         if params["wait"] and not module.check_mode:
