@@ -114,8 +114,10 @@ class Cluster:
         try:
             k8s_client.VersionApi(self.dynamic.client).get_code()
         except Exception as exc:  # pylint: disable=broad-except
-            if _unavailable(exc) or getattr(exc, "status", None):
+            if _unavailable(exc):
                 raise self.unreachable(exc, "GET /version") from None
+            if getattr(exc, "status", None):
+                raise ClusterError(f"the Kubernetes API at {self.url} refused GET /version: {error_text(exc)}") from None
             raise
 
     def resource(self, api_version: str, kind: str) -> t.Any:

@@ -339,8 +339,8 @@ class KubeServer:  # pylint: disable=too-many-instance-attributes,too-many-publi
             if not path.startswith(self.prefix + "/") and path != self.prefix:
                 raise KubeError(404, "NotFound", "the server could not find the requested resource")
             path = path[len(self.prefix):] or "/"
-            if path in ("/version", "/healthz", "/livez", "/readyz"):
-                return 200, (self._version() if path == "/version" else {"status": "ok"})
+            if path.rstrip("/") in ("/version", "/healthz", "/livez", "/readyz"):  # the Python client asks /version/
+                return 200, (self._version() if path.rstrip("/") == "/version" else {"status": "ok"})
             if headers.get("Authorization") != f"Bearer {self.token}":
                 raise KubeError(401, "Unauthorized", "Unauthorized")
             with self.lock:
