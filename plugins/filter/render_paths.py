@@ -65,7 +65,7 @@ _value:
       description: Every non-secret manifest and their kustomization.
       type: str
     secrets:
-      description: Every Secret manifest (the DKIM private keys among them) and the DKIM rotation state (mode 0700).
+      description: Every Secret manifest, the DKIM private keys among them (mode 0700).
       type: str
     stalwart:
       description: C(config.json) and C(plan.ndjson).
@@ -79,8 +79,8 @@ _value:
     legacy_dkim_key_glob:
       description: A glob matching the key files in RV(_value.legacy_dkim_keys).
       type: str
-    dkim_rotation:
-      description: The DKIM rotation state file.
+    legacy_dkim_rotation:
+      description: The file where earlier releases kept the DKIM rotation state (now the ConfigMap C(<name>-dkim-rotation)).
       type: str
     component_secrets:
       description: The directory of the Secrets of O(component).

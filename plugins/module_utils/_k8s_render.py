@@ -80,6 +80,8 @@ ALLOWED_KINDS: dict[str, frozenset[tuple[str, str]]] = {
                                               ("networking.k8s.io/v1", "NetworkPolicy")}),
     "minio-backup": frozenset(_CORE | {("batch/v1", "CronJob"), ("networking.k8s.io/v1", "NetworkPolicy")}),
     "minio-restore": frozenset(_CORE | {("batch/v1", "Job"), ("networking.k8s.io/v1", "NetworkPolicy")}),
+    # Where a DKIM rotation stands (playbooks/dkim_rotate.yml), apart from the stalwart component's converge.
+    "stalwart-dkim-rotation": frozenset({("v1", "ConfigMap")}),
     "dns": frozenset({("externaldns.k8s.io/v1alpha1", "DNSEndpoint")}),
     "cnpg-operator": frozenset(_OPERATOR),
     "minio-operator": frozenset(_OPERATOR),

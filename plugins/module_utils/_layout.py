@@ -10,7 +10,9 @@
   secrets/kustomization.yaml
   secrets/<component>/<namespace>-<name>.yaml                 every Secret (stringData), mode 0600; the DKIM
                                                               private keys only in the Secrets <name>-dkim-<n>
-  secrets/dkim-rotation.json                                  where a DKIM rotation stands (public data)
+  kubernetes/51-stalwart-dkim-rotation/000-configmap-<name>-dkim-rotation.yaml
+                                                              where a DKIM rotation stands (public data), the
+                                                              ConfigMap apply mode keeps in the cluster
   stalwart/config.json, stalwart/plan.ndjson                  Stalwart's bootstrap file and settings plan
   dns/<domain>.zone                                           zone file snippets
 
@@ -34,7 +36,8 @@ NAMESPACES_DIR = "00-namespaces"
 KUSTOMIZATION = "kustomization.yaml"
 # Earlier releases also kept each DKIM key as a file here: a render adopts those keys, then removes the directory.
 LEGACY_DKIM_KEYS = f"{SECRETS}/dkim"
-DKIM_ROTATION = f"{SECRETS}/dkim-rotation.json"
+# Earlier releases kept the DKIM rotation state here in render mode (now a ConfigMap, as in apply mode).
+LEGACY_DKIM_ROTATION = f"{SECRETS}/dkim-rotation.json"
 
 
 def kustomization(top: str) -> str:
@@ -95,7 +98,8 @@ def render_paths(render_dir: str, component: str | None = None, namespace: str =
     """The paths of the bundle under ``render_dir``, for the roles (filter ``openova.stalwart.render_paths``).
 
     Always: ``root`` and the four parts (``kubernetes``, ``secrets``, ``stalwart``, ``dns``), ``legacy_dkim_keys``
-    and ``legacy_dkim_key_glob`` (the DKIM key files of earlier releases) and ``dkim_rotation`` (the rotation state). With ``component``: ``component_secrets``,
+    and ``legacy_dkim_key_glob`` (the DKIM key files of earlier releases) and ``legacy_dkim_rotation`` (their rotation
+    state file). With ``component``: ``component_secrets``,
     ``secret_files`` (Secret name to file, for ``secrets``: names in ``namespace``, or mappings with ``name`` and
     optionally ``namespace``), ``secret_glob`` (every Secret file of ``namespace``) and ``secret_name_re`` (the
     Secret name in one of them: group 1). With ``order`` too:
@@ -108,7 +112,7 @@ def render_paths(render_dir: str, component: str | None = None, namespace: str =
         out[top] = join(render_dir, top)
     out["legacy_dkim_keys"] = join(render_dir, LEGACY_DKIM_KEYS)
     out["legacy_dkim_key_glob"] = join(render_dir, f"{LEGACY_DKIM_KEYS}/*.pem")
-    out["dkim_rotation"] = join(render_dir, DKIM_ROTATION)
+    out["legacy_dkim_rotation"] = join(render_dir, LEGACY_DKIM_ROTATION)
     if component is None:
         return out
     out["component_secrets"] = join(render_dir, secrets_dir(component))

@@ -15,7 +15,7 @@ author: OpenOva (@openova)
 description:
   - Pure computation on the controller. Reads the stored rotation state and returns the phase this run moves
     to and the new state. It touches nothing; the caller stores O(state) back (the C(dkim_rotate) playbook keeps
-    it in a ConfigMap beside the DKIM Secret, or in C(secrets/dkim-rotation.json) of a render directory).
+    it in the ConfigMap C(<name>-dkim-rotation) beside the DKIM Secrets, applied or rendered into the bundle).
   - "Phases: V(start) (the next selector generation is generated and published, the current one still signs),
     V(wait) (published less than O(settle_seconds) ago), V(switch) (the new generation must be verified on the
     authoritative servers by the caller, then signs; the old one stays published), V(overlap) (the old

@@ -14,6 +14,7 @@ import re
 
 import dkim
 import pytest
+import yaml
 from cryptography.hazmat.primitives import serialization
 
 from fakes.ansible import REPO, run_playbook
@@ -112,8 +113,15 @@ def assert_every_signing_key_verifies(bind, render):
     return selectors
 
 
+STATE_FILE = pathlib.Path("kubernetes") / "51-stalwart-dkim-rotation" / "000-configmap-stalwart-dkim-rotation.yaml"
+
+
 def state(render):
-    return json.loads((render / "secrets" / "dkim-rotation.json").read_text())
+    """The rotation state: the ConfigMap stalwart-dkim-rotation of the bundle, the object apply mode keeps live."""
+    doc = yaml.safe_load((render / STATE_FILE).read_text())
+    assert (doc["kind"], doc["metadata"]["name"], doc["metadata"]["namespace"]) == ("ConfigMap", "stalwart-dkim-rotation", "mail")
+    assert "- 51-stalwart-dkim-rotation/000-configmap-stalwart-dkim-rotation.yaml" in (render / "kubernetes" / "kustomization.yaml").read_text()
+    return json.loads(doc["data"]["state"])
 
 
 def zone_file_selectors(render) -> set[str]:
@@ -201,3 +209,21 @@ def test_a_run_between_rotation_runs_keeps_where_the_rotation_stands(tmp_path):
             f"{s}._domainkey.{DOMAIN}.pem" for s in ("s1-rsa", "s1-ed25519", "s2-rsa", "s2-ed25519")}
     assert result.changed == 0
     assert json.loads((render / "secrets" / "dkim-rotation.json").read_text()) == stored
+
+
+def test_the_state_file_of_earlier_releases_becomes_the_configmap(bind, rotate):
+    """Earlier releases kept the state in secrets/dkim-rotation.json in render mode: the next rotation run reads it,
+    stores the same state as the ConfigMap (as apply mode keeps it) and removes the file; the run after changes nothing."""
+    render = rotate.render
+    rotate(at(0), stalwart_dkim_rotate_force=True)
+    stored = state(render)
+    (render / "secrets" / "dkim-rotation.json").write_text(json.dumps(stored, indent=2, sort_keys=True) + "\n")
+    for path in (render / STATE_FILE).parent.iterdir():
+        path.unlink()
+    (render / STATE_FILE).parent.rmdir()
+    migrated = rotate(at(0.01))
+    assert migrated.task(PHASE)["phase"] == "wait" and migrated.changed > 0
+    assert state(render) == stored and not (render / "secrets" / "dkim-rotation.json").exists()
+    before = snapshot(render)
+    again = rotate(at(0.01))
+    assert again.changed == 0 and snapshot(render) == before

@@ -43,7 +43,7 @@ def test_render_paths_without_component():
     assert paths == {"root": "/srv/render", "kubernetes": "/srv/render/kubernetes", "secrets": "/srv/render/secrets",
                      "stalwart": "/srv/render/stalwart", "dns": "/srv/render/dns",
                      "legacy_dkim_keys": "/srv/render/secrets/dkim", "legacy_dkim_key_glob": "/srv/render/secrets/dkim/*.pem",
-                     "dkim_rotation": "/srv/render/secrets/dkim-rotation.json"}
+                     "legacy_dkim_rotation": "/srv/render/secrets/dkim-rotation.json"}
     # Apply mode has no render directory: the paths stay relative, nothing absolute is made up.
     assert _layout.render_paths("")["dns"] == "dns"
 
