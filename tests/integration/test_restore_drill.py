@@ -6,7 +6,8 @@ restore (minio_restore_enabled: a Job), rendered and valid (Kubernetes schemas, 
 in Secrets), applied and idempotent against the Kubernetes API test server, bad input named before any write.
 
 The drill runs the pods' own command lines (taken from the rendered manifests, the Secrets' values put where the
-kubelet would) with Debian's rclone against two local S3 servers (the blob store and the second target), and a
+kubelet would) with Debian's rclone against two local S3 servers (the blob store and the second target: SeaweedFS,
+each checking the signatures of its own keys), and a
 real PostgreSQL 15 archiving its WAL and taking a base backup with barman-cloud (the tooling CloudNativePG's Barman
 Cloud plugin runs) into the target the rendered ObjectStore names: message A, backup, blob snapshot, message B,
 then a point-in-time restore of both to the rendered recovery target: A's row and blob (byte-equal) are back, B's
@@ -30,7 +31,7 @@ import yaml
 
 from fakes import bundle, manifests, postgres
 from fakes.ansible import REPO, run_playbook
-from fakes.s3 import S3Server
+from fakes.s3 import S3Server, local_s3
 
 RESTORE = REPO / "playbooks" / "restore.yml"
 SITE = REPO / "site.yml"
@@ -100,11 +101,30 @@ def pod_run(workload: dict, secrets: dict[str, dict[str, str]], workdir: pathlib
 
 
 @pytest.fixture(scope="module")
-def target(tmp_path_factory):
-    """The second S3 target (its own moto_server): the database backups and the blob snapshots go there."""
-    server = S3Server(tmp_path_factory.mktemp("s3-target")).start()
-    yield server
-    server.stop()
+def s3_pair(tmp_path_factory):
+    """Two SeaweedFS servers started side by side, each checking its own keys: the blob store (the role's
+    minio_s3_* keys) and the second target (the keys of the backup Secret)."""
+    servers = []
+    try:
+        servers.append(local_s3(tmp_path_factory.mktemp("s3-store")))
+        servers.append(local_s3(tmp_path_factory.mktemp("s3-target"), access_key=BACKUP_KEYS["ACCESS_KEY_ID"],
+                                secret_key=BACKUP_KEYS["ACCESS_SECRET_KEY"]))
+        yield tuple(server.wait() for server in servers)
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@pytest.fixture(scope="module")
+def s3_server(s3_pair):
+    """The blob store (this module's, not the session's moto_server): what Stalwart writes, what the CronJob reads."""
+    return s3_pair[0]
+
+
+@pytest.fixture(scope="module")
+def target(s3_pair):
+    """The second S3 target: the database backups and the blob snapshots go there."""
+    return s3_pair[1]
 
 
 def test_render_valid_and_bad_input_named(s3_server, target, tmp_path, shared_dir):
