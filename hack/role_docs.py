@@ -62,6 +62,23 @@ def page(role: str, spec: dict) -> str:
         required = " (required)" if option.get("required") else ""
         lines.append(f"| `{name}`{required} | {kind} | {cell(option.get('default'))} | "
                      f"{cell(option.get('choices')) if option.get('choices') else ''} | {markdown(option.get('description', ''))} |")
+    lines += ["", "## Entry points", "",
+              "A playbook enters the role by name (`include_role: name: openova.stalwart." + role + "`, the main entry point) or with",
+              "`tasks_from: <entry point>`. Ansible validates the variables against the entry point's options before",
+              "its first task.", "",
+              "| entry point | what it does | options validated |", "|---|---|---|"]
+    for entry, spec in spec["argument_specs"].items():
+        options = spec.get("options") or {}
+        if entry == "main":
+            validated = "all of the table above"
+        elif options == main.get("options"):
+            validated = "the same as the main entry point"
+        else:
+            validated = ", ".join(f"`{name}`" for name in options) or "none"
+        what = markdown(spec.get("short_description", ""))
+        if entry != "main" and spec.get("description"):
+            what += ". " + markdown(spec["description"])
+        lines.append(f"| `{entry}` | {what} | {validated} |")
     lines.append("")
     return "\n".join(lines)
 

@@ -431,7 +431,8 @@ def _minio_backup(c: _Checks) -> None:
 
 
 def dns(c: _Checks) -> None:
-    """The dns role's settings (the records themselves are checked by computing them, see roles/dns/tasks/preflight.yml)."""
+    """The dns role's settings and, next to the stalwart role, that the MTA-STS record announces the policy Stalwart
+    serves (the records themselves are checked by computing them, see roles/dns/tasks/preflight.yml)."""
     domains = c["dns_domains"]
     if not isinstance(domains, (list, tuple)) or not domains:
         c.add("dns_domains", "is empty: list the mail domains ({name: <domain>})")
@@ -468,6 +469,35 @@ def dns(c: _Checks) -> None:
     c.text("dns_caa_iodef", lambda x: (isinstance(x, str) and x.startswith("mailto:") and v.is_email(x[7:])) or v.is_url(x),
            "a mailto: address or an https URL", optional=True)
     c.items("dns_tlsa_ports", lambda x: (port := v.as_int(x)) is not None and 1 <= port <= 65535, "a port number")
+    _mta_sts(c)
+
+
+def _truthy(value: t.Any) -> bool:
+    """Ansible's ``bool`` filter: yes/on/true/1 in any case."""
+    return value is True or (isinstance(value, (int, str)) and not isinstance(value, bool)
+                             and str(value).strip().lower() in ("1", "yes", "on", "true", "y", "t"))
+
+
+def _mta_sts(c: _Checks) -> None:
+    """Stalwart serves one MTA-STS policy (``stalwart_mta_sts_*``, given with ``stalwart_hostname``): a record
+    announcing another would make senders that fetch the policy see another one than the id promises."""
+    if "stalwart_mta_sts_mode" not in c.values:
+        return
+    record = {"enabled": True, "mode": "enforce", "max_age": 604800}
+    if isinstance(c["dns_mta_sts"], t.Mapping):
+        record.update(c["dns_mta_sts"])
+    if not _truthy(record["enabled"]):
+        return
+    mode, max_age = c["stalwart_mta_sts_mode"], c["stalwart_mta_sts_max_age"]
+    domains = c["dns_domains"] if isinstance(c["dns_domains"], (list, tuple)) else []
+    other_modes = list(dict.fromkeys(d["mta_sts_mode"] for d in domains
+                                     if isinstance(d, t.Mapping) and "mta_sts_mode" in d and d["mta_sts_mode"] != mode))
+    if record["mode"] == mode and v.as_int(record["max_age"]) == v.as_int(max_age) and not other_modes:
+        return
+    c.add("dns_mta_sts", f"(mode {_got(str(record['mode']))}, max_age {_got(str(record['max_age']))})"
+          + (f" and dns_domains[].mta_sts_mode ({_got(other_modes)})" if other_modes else "")
+          + f" must equal the policy Stalwart serves: stalwart_mta_sts_mode {_got(str(mode))},"
+          f" stalwart_mta_sts_max_age {_got(str(max_age))} (set those; dns_mta_sts follows them)")
 
 
 _ROLE_CHECKS: dict[str, t.Callable[[_Checks], None]] = {"stalwart": stalwart, "cnpg": cnpg, "minio": minio, "dns": dns}
@@ -493,7 +523,8 @@ def known_variables(collection_root: str) -> set[str]:
     for role in ROLES:
         path = os.path.join(collection_root, "roles", role, "meta", "argument_specs.yml")
         with open(path, encoding="utf-8") as handle:
-            specs = (yaml.safe_load(handle) or {}).get("argument_specs") or {}
+            # libyaml's parser when PyYAML has it: every run parses the four specifications (a tenth of a second in Python).
+            specs = (yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}).get("argument_specs") or {}
         for spec in specs.values():
             names.update((spec or {}).get("options") or {})
     return names

@@ -63,3 +63,39 @@ def test_the_example_gets_no_spelling_warning(tmp_path):
     assert result.rc == 0, result.stdout[-3000:]
     assert "no role of openova.stalwart uses it" not in result.stdout + result.stderr
     assert not (tmp_path / "render").exists()
+
+
+# A role included by name, on its own (no site.yml preflight phase): Ansible validates the variables against the main
+# entry point of meta/argument_specs.yml before the role's first task. Stalwart gets the settings site.yml wires from
+# the cnpg and minio roles directly.
+STANDALONE = {"stalwart_postgres_cluster": "stalwart-db", "stalwart_postgres_namespace": "mail",
+              "stalwart_s3_endpoint": "http://seaweedfs-s3.storage.svc:8333", "stalwart_s3_access_key": "stalwart",
+              "stalwart_s3_secret_key": "s3cr3t-value"}
+WRONG_TYPES = [
+    ("cnpg", {"cnpg_instances": "three"}, "cnpg_instances"),
+    ("minio", {"minio_deploy": "maybe"}, "minio_deploy"),
+    ("stalwart", {**STANDALONE, "stalwart_replicas": {"count": 2}}, "stalwart_replicas"),
+    ("dns", {"dns_ttl": "an hour"}, "dns_ttl"),
+    # A role variable set in the play: a list where a mapping belongs.
+    ("stalwart", {**STANDALONE, "stalwart_node_selector": ["ssd"]}, "stalwart_node_selector"),
+]
+
+
+@pytest.mark.parametrize(("role", "extra", "variable"), WRONG_TYPES, ids=[c[2] for c in WRONG_TYPES])
+def test_a_role_included_by_name_refuses_a_wrong_type_before_its_first_task(tmp_path, role, extra, variable):
+    render = tmp_path / "render"
+    play = [{"name": "One role on its own", "hosts": "stalwart", "gather_facts": False,
+             "tasks": [{"name": "The role, by name", "ansible.builtin.include_role": {"name": f"openova.stalwart.{role}"}}]}]
+    result = run_playbook(play, tmp_path / "run", inventory=INVENTORY,
+                          extra_vars={"openova_stalwart_mode": "render", "openova_stalwart_render_dir": str(render), **extra})
+    assert result.rc != 0
+    failed = [(task["task"]["name"], h) for p in result.data.get("plays", []) for task in p["tasks"]
+              for h in task["hosts"].values() if h.get("failed")]
+    assert len(failed) == 1, result.stdout[-3000:]
+    name, host = failed[0]
+    assert name.startswith(f"openova.stalwart.{role} : Validating arguments against arg spec 'main'"), name
+    assert host["msg"].startswith("Validation of arguments failed:") and f"'{variable}'" in host["msg"], host["msg"]
+    # Nothing of the role ran: the validation is its first task.
+    ran = [task["task"]["name"] for p in result.data["plays"] for task in p["tasks"]]
+    assert ran == ["The role, by name", name], ran
+    assert not render.exists()

@@ -14,7 +14,7 @@ from test_stalwart_role_apply import BASE_VARS, converged_servers, ok
 UPGRADE = REPO / "playbooks" / "upgrade.yml"
 INVENTORY = REPO / "examples" / "inventory.yml"
 GATE = {"name": "Gate", "ansible.builtin.include_role": {"name": "openova.stalwart.stalwart",
-                                                         "tasks_from": "upgrade_preflight.yml"}}
+                                                         "tasks_from": "upgrade_preflight"}}
 
 
 def rendered_statefulset(render, image):

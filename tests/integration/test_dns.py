@@ -501,7 +501,7 @@ def test_preflight_entry_point_alone(playbook, tmp_path, overrides, variable):
     play = [{"hosts": "localhost", "gather_facts": False, "vars": dict({
         "stalwart_hostname": MAIL_HOST, "stalwart_domains": [{"name": "example.org"}], "dns_provider": "none",
     }, **overrides), "tasks": [{"name": "DNS preflight", "ansible.builtin.include_role": {
-        "name": "openova.stalwart.dns", "tasks_from": "preflight.yml"}}]}]
+        "name": "openova.stalwart.dns", "tasks_from": "preflight"}}]}]
     result = playbook(play)
     if variable is None:
         assert result.rc == 0, failures(result)

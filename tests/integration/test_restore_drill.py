@@ -154,7 +154,7 @@ def test_render_valid_and_bad_input_named(s3_server, target, tmp_path, shared_di
     # the restore Job: the snapshot chosen by the target time in UTC (a fraction of a second rounds up)
     restore = {**extra, "minio_restore_enabled": True, "minio_restore_target_time": "2026-11-25T09:00:00.250+01:00"}
     out = render(tmp_path / "r1", [{"hosts": "localhost", "gather_facts": False, "tasks": [{
-        "ansible.builtin.include_role": {"name": "openova.stalwart.minio", "tasks_from": "restore.yml"}}]}], restore)
+        "ansible.builtin.include_role": {"name": "openova.stalwart.minio", "tasks_from": "restore"}}]}], restore)
     bundle.check_bundle(out, shared_dir, secret_values=[s3_server.secret_key])
     job = by_kind(out, "Job")
     env = {e["name"]: e.get("value") for e in manifests.pod_spec(job)["containers"][0]["env"]}

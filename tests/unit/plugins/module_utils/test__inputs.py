@@ -297,3 +297,39 @@ def test_smoke_login_names_an_account_with_a_password():
     assert _inputs.problems("stalwart", values("stalwart", stalwart_accounts=accounts, stalwart_smoke_login="alice")) == []
     problems = _inputs.problems("stalwart", values("stalwart", stalwart_accounts=accounts, stalwart_smoke_login="bob"))
     assert problems == ["stalwart_smoke_login: bob@example.org is not an account of stalwart_accounts (state present)"]
+
+
+SERVED = {"stalwart_mta_sts_mode": "testing", "stalwart_mta_sts_max_age": 604800}
+
+
+@pytest.mark.parametrize("record", [
+    {"enabled": True, "mode": "testing", "max_age": 604800},
+    {"enabled": True, "mode": "testing", "max_age": "604800"},  # templated defaults hand over text
+    {"mode": "testing", "max_age": 604800},
+    {"enabled": False, "mode": "enforce", "max_age": 1},
+    {"enabled": "no", "mode": "enforce"},
+])
+def test_mta_sts_record_of_the_served_policy_passes(record):
+    assert _inputs.problems("dns", values("dns", dns_mta_sts=record, **SERVED)) == []
+
+
+@pytest.mark.parametrize(("overrides", "quoted"), [
+    ({"dns_mta_sts": {"enabled": True, "mode": "enforce", "max_age": 604800}}, '(mode "enforce", max_age "604800")'),
+    ({"dns_mta_sts": {"enabled": "yes", "mode": "testing", "max_age": 86400}}, '(mode "testing", max_age "86400")'),
+    # Only enabled, mode and max_age of the default record: mode "enforce".
+    ({"dns_mta_sts": {}}, '(mode "enforce", max_age "604800")'),
+    ({"dns_mta_sts": {"enabled": True, "mode": "testing", "max_age": 604800},
+      "dns_domains": [{"name": "example.org", "mta_sts_mode": "enforce"}, {"name": "example.net", "mta_sts_mode": "testing"},
+                      {"name": "example.com", "mta_sts_mode": "enforce"}]},
+     'and dns_domains[].mta_sts_mode (["enforce"])'),
+])
+def test_mta_sts_record_of_another_policy_is_refused(overrides, quoted):
+    problems = _inputs.problems("dns", values("dns", **dict(SERVED, **overrides)))
+    assert len(problems) == 1 and problems[0].startswith("dns_mta_sts (")
+    assert quoted in problems[0]
+    assert problems[0].endswith('must equal the policy Stalwart serves: stalwart_mta_sts_mode "testing", stalwart_mta_sts_max_age '
+                                '"604800" (set those; dns_mta_sts follows them)')
+
+
+def test_mta_sts_record_without_the_stalwart_role_is_not_compared():
+    assert _inputs.problems("dns", values("dns", dns_mta_sts={"enabled": True, "mode": "enforce", "max_age": 1})) == []
