@@ -67,17 +67,17 @@ def page(role: str, spec: dict) -> str:
               "`tasks_from: <entry point>`. Ansible validates the variables against the entry point's options before",
               "its first task.", "",
               "| entry point | what it does | options validated |", "|---|---|---|"]
-    for entry, spec in spec["argument_specs"].items():
-        options = spec.get("options") or {}
+    for entry, entry_spec in spec["argument_specs"].items():
+        options = entry_spec.get("options") or {}
         if entry == "main":
             validated = "all of the table above"
         elif options == main.get("options"):
             validated = "the same as the main entry point"
         else:
             validated = ", ".join(f"`{name}`" for name in options) or "none"
-        what = markdown(spec.get("short_description", ""))
-        if entry != "main" and spec.get("description"):
-            what += ". " + markdown(spec["description"])
+        what = markdown(entry_spec.get("short_description", ""))
+        if entry != "main" and entry_spec.get("description"):
+            what += ". " + markdown(entry_spec["description"])
         lines.append(f"| `{entry}` | {what} | {validated} |")
     lines.append("")
     return "\n".join(lines)
