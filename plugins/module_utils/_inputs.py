@@ -515,17 +515,31 @@ def problems(role: str, values: t.Mapping[str, t.Any]) -> list[str]:
     return checks.problems
 
 
-def known_variables(collection_root: str) -> set[str]:
-    """Every variable a role's meta/argument_specs.yml declares (any entry point), and the facts roles publish."""
+def _specs(collection_root: str, role: str) -> dict[str, t.Any]:
+    """The entry points of ``role``'s meta/argument_specs.yml."""
     import yaml  # pylint: disable=import-outside-toplevel  # on the controller only
 
+    path = os.path.join(collection_root, "roles", role, "meta", "argument_specs.yml")
+    with open(path, encoding="utf-8") as handle:
+        # libyaml's parser when PyYAML has it: a hundredth of a second in Python per specification and call.
+        return (yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}).get("argument_specs") or {}
+
+
+def option_names(collection_root: str, role: str, entry_point: str = "main") -> list[str]:
+    """The option names the ``entry_point`` of ``role`` declares, sorted."""
+    if role not in ROLES + ("_k8s",):
+        raise ValueError(f"role: {role!r} is not one of {', '.join(ROLES + ('_k8s',))}")
+    specs = _specs(collection_root, role)
+    if entry_point not in specs:
+        raise ValueError(f"{role}: no entry point {entry_point!r} in meta/argument_specs.yml")
+    return sorted((specs[entry_point] or {}).get("options") or {})
+
+
+def known_variables(collection_root: str) -> set[str]:
+    """Every variable a role's meta/argument_specs.yml declares (any entry point), and the facts roles publish."""
     names = set(PUBLISHED)
     for role in ROLES:
-        path = os.path.join(collection_root, "roles", role, "meta", "argument_specs.yml")
-        with open(path, encoding="utf-8") as handle:
-            # libyaml's parser when PyYAML has it: every run parses the four specifications (a tenth of a second in Python).
-            specs = (yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}).get("argument_specs") or {}
-        for spec in specs.values():
+        for spec in _specs(collection_root, role).values():
             names.update((spec or {}).get("options") or {})
     return names
 

@@ -333,3 +333,15 @@ def test_mta_sts_record_of_another_policy_is_refused(overrides, quoted):
 
 def test_mta_sts_record_without_the_stalwart_role_is_not_compared():
     assert _inputs.problems("dns", values("dns", dns_mta_sts={"enabled": True, "mode": "enforce", "max_age": 1})) == []
+
+
+def test_option_names_are_those_of_the_entry_point():
+    names = _inputs.option_names(str(ROOT), "stalwart")
+    assert names == sorted(yaml.safe_load((ROOT / "roles" / "stalwart" / "meta" / "argument_specs.yml").read_text())
+                           ["argument_specs"]["main"]["options"])
+    assert "stalwart_hostname" in names
+    assert _inputs.option_names(str(ROOT), "stalwart", "teardown") == ["stalwart_create_namespace", "stalwart_name", "stalwart_namespace"]
+    with pytest.raises(ValueError, match="entry point"):
+        _inputs.option_names(str(ROOT), "dns", "teardown")
+    with pytest.raises(ValueError, match="role"):
+        _inputs.option_names(str(ROOT), "postfix")
