@@ -415,6 +415,7 @@ def _minio_backup(c: _Checks) -> None:
         c.text(name, lambda x: isinstance(x, str) and bool(re.fullmatch(r"[-._a-zA-Z0-9]{1,253}", x)), "a Secret key name")
     c.text("minio_backup_database_path", _s3_path, "the s3://bucket/path/<server name> of the database backups on the same target", optional=True)
     c.text("minio_backup_schedule", v.is_cron5, 'a five-field cron expression (e.g. "30 3 * * *") or @daily')
+    c.integer("minio_backup_snapshots_keep", 0)
     c.text("minio_backup_image", v.is_image, "an image reference pinned by tag or digest")
     c.resources("minio_backup_resources")
     c.text("minio_restore_snapshot", lambda x: isinstance(x, str) and bool(re.fullmatch(r"[0-9]{8}T[0-9]{6}Z", x)),

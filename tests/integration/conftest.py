@@ -36,7 +36,7 @@ MODULE_SECONDS = {
     "test_settings_job_render": 80, "test_stalwart_accounts": 70,
     "test_awx": 2, "test_controller_actions": 20,
     "test_stalwart_postgres_tls": 20, "test_stalwart_tls_reload": 20, "test_stalwart_coordinator": 40, "test_stalwart_version_gate": 15,
-    "test_restore_drill": 110, "test_faults": 150,
+    "test_restore_drill": 120, "test_faults": 150,
 }
 
 

@@ -364,3 +364,71 @@ def test_restore_drill_database_and_blobs_to_one_point(s3_server, target, tmp_pa
         for server in servers:
             server.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_blob_snapshots_pruned_keeping_every_kept_blob(s3_server, target, tmp_path):
+    """minio_backup_snapshots_keep: 2, the CronJob's own command three times over changing blob sets: the oldest
+    snapshot and the blobs only it lists go, shared blobs stay, every kept listing is whole; a crashed run's leftover
+    (no snapshot.json) older than the newest complete snapshot goes too, one newer stays with its blobs; a restore
+    from the oldest kept snapshot brings back its blobs."""
+    if not shutil.which("rclone"):
+        pytest.fail("rclone (Debian package rclone) is not installed: run `make install`")
+    tag = uuid.uuid4().hex[:10]
+    bucket, backups, restored = f"prune-{tag}", f"prune-backups-{tag}", f"prune-restored-{tag}"
+    for name in (bucket, restored):
+        s3_server.create_bucket(name)
+    target.create_bucket(backups)
+    extra = {**settings(s3_server, target, bucket, backups), "minio_backup_snapshots_keep": 2,
+             "minio_restore_enabled": True, "minio_restore_snapshot": "20261125T083000Z", "minio_s3_bucket": bucket}
+    out = render(tmp_path / "render", [{"hosts": "localhost", "gather_facts": False, "roles": ["openova.stalwart.minio"], "tasks": [{
+        "ansible.builtin.include_role": {"name": "openova.stalwart.minio", "tasks_from": "restore.yml"}}]}], extra)
+    cron, job = by_kind(out, "CronJob"), by_kind(out, "Job")
+    env = {e["name"]: e.get("value") for e in manifests.pod_spec(cron)["containers"][0]["env"]}
+    assert env["SNAPSHOTS_KEEP"] == "2"
+    secrets = {"stalwart-s3-blob-backup-store": {"ACCESS_KEY_ID": s3_server.access_key, "SECRET_ACCESS_KEY": s3_server.secret_key},
+               "stalwart-s3-blob-restore-store": {"ACCESS_KEY_ID": s3_server.access_key, "SECRET_ACCESS_KEY": s3_server.secret_key},
+               BACKUP_SECRET: BACKUP_KEYS}
+    client, backup = s3_server.client(), target.client()
+    blobs = {name: _put_blob(s3_server, bucket, f"{name} {tag}".encode()) for name in ("x", "y")}
+    prefix = "stalwart-blobs"
+
+    # a run that crashed long ago (a listing, no snapshot.json) and its blob, and one "newer" than any snapshot
+    for stale, body in (("20000101T000000Z", b"stale"), ("29991231T000000Z", b"in flight")):
+        key = hashlib.sha256(body + tag.encode()).hexdigest()
+        blobs[stale] = key
+        backup.put_object(Bucket=backups, Key=f"{prefix}/blobs/{key}", Body=body + tag.encode())
+        backup.put_object(Bucket=backups, Key=f"{prefix}/snapshots/{stale}/objects.txt", Body=f"{key}\n".encode())
+
+    def snapshot(run: str) -> dict:
+        before = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+        done = pod_run(cron, secrets, tmp_path / run)
+        assert done.returncode == 0, done.stderr
+        while datetime.datetime.now(datetime.UTC).replace(microsecond=0) <= before:  # one snapshot id a second
+            time.sleep(0.1)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    first = snapshot("cron1")  # {x, y}
+    client.delete_object(Bucket=bucket, Key=blobs["y"])
+    blobs["z"] = _put_blob(s3_server, bucket, f"z {tag}".encode())
+    second = snapshot("cron2")  # {x, z}
+    client.delete_object(Bucket=bucket, Key=blobs["x"])
+    blobs["w"] = _put_blob(s3_server, bucket, f"w {tag}".encode())
+    third = snapshot("cron3")  # {z, w}
+    assert first["id"] < second["id"] < third["id"]
+
+    layout = set(target.keys(backups))
+    snapshots = {key.split("/")[2] for key in layout if key.startswith(f"{prefix}/snapshots/")}
+    assert snapshots == {second["id"], third["id"], "29991231T000000Z"}
+    stored = {key.split("/")[2] for key in layout if key.startswith(f"{prefix}/blobs/")}
+    assert blobs["y"] not in stored and blobs["20000101T000000Z"] not in stored  # listed only by pruned snapshots
+    assert {blobs["x"], blobs["z"], blobs["w"], blobs["29991231T000000Z"]} <= stored  # x: also in the second
+    for kept in (second, third):
+        listing = backup.get_object(Bucket=backups, Key=f"{prefix}/snapshots/{kept['id']}/objects.txt")["Body"].read()
+        assert set(listing.decode().split()) <= stored and len(listing.split()) == kept["objects"] == 2
+
+    # the oldest kept snapshot restores, every blob byte-equal
+    done = pod_run(job, secrets, tmp_path / "restore", SNAPSHOT=second["id"], STORE_BUCKET=restored, NOT_BEFORE="")
+    assert done.returncode == 0, done.stderr
+    assert sorted(s3_server.keys(restored)) == sorted([blobs["x"], blobs["z"]])
+    for name in ("x", "z"):
+        assert client.get_object(Bucket=restored, Key=blobs[name])["Body"].read() == f"{name} {tag}".encode()

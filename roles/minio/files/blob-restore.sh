@@ -1,6 +1,6 @@
 # Restores one blob snapshot (roles/minio, docs/operations.md "Restore"): the snapshot SNAPSHOT, or else the first
 # complete one that started at or after NOT_BEFORE (a UTC stamp such as 20261125T080000Z: the database's recovery
-# target), or else the newest. Copies the blobs it lists from the backup's append-only blobs/ into the store
+# target), or else the newest. Copies the blobs it lists from the backup's blobs/ into the store
 # bucket, then compares every one of them (size and hash) between the two and reads back each key VERIFY_BLOBS
 # names (space-separated; a known message's blob): exit 2 when no snapshot fits, 3 when a named blob is missing.
 set -eu

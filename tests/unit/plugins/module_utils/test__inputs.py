@@ -214,6 +214,7 @@ BLOB_BACKUP = [
     ("minio_backup_database_path", "backups/db", "minio_backup_database_path"),
     ("minio_backup_schedule", "0 30 3 * * *", "minio_backup_schedule"),
     ("minio_backup_image", "rclone/rclone", "minio_backup_image"),
+    ("minio_backup_snapshots_keep", -1, "minio_backup_snapshots_keep"),
     ("minio_backup_resources", {"limits": {"memory": "lots"}}, "minio_backup_resources.limits.memory"),
     ("minio_restore_snapshot", "latest", "minio_restore_snapshot"),
     ("minio_restore_target_time", "2026-11-25", "minio_restore_target_time"),
