@@ -13,8 +13,8 @@ Sections, each measured side by side in this one run (ratios, never absolute tar
   apply    site.yml in apply mode against the Kubernetes API and JMAP test servers: API writes and requests on
            the first converge and on the re-run
   accounts site.yml in render mode with N domains and N, then 10 N accounts (stalwart_accounts, a password each;
-           stalwart_apply_settings false, as a plan this size needs): first converge and no-op re-run, and the
-           10 N / N ratios
+           the settings Job on, its password hashes and plan split over Secrets and ConfigMaps): first converge and
+           no-op re-run, and the 10 N / N ratios
   naive    the same converge done the naive way for N <= --naive-max: loops of community.crypto.openssl_privatekey
            and ansible.builtin.template (timed here) plus the community.general.nsupdate loop (timed by the dns
            section of this run, first and re-run), vs render converge + rfc2136 publish
@@ -104,13 +104,17 @@ def accounts(n_accounts: int, n_domains: int) -> list[dict]:
 def bench_accounts(n: int, n_accounts: int, work: pathlib.Path) -> dict:
     """Render mode with ``n_accounts`` accounts over ``n`` domains: first converge and one no-op re-run."""
     render_dir = work / "render"
-    extra = render_vars(n, render_dir, stalwart_accounts=accounts(n_accounts, n), stalwart_apply_settings=False)
+    extra = render_vars(n, render_dir, stalwart_accounts=accounts(n_accounts, n))
     first = site(work / "first", extra)
     rerun = site(work / "rerun", extra)
     plan = (render_dir / "stalwart" / "plan.ndjson").stat().st_size
-    print(f"accounts N={n} accounts={n_accounts}: first {first['wall']:.1f} s, re-run {rerun['wall']:.1f} s", file=sys.stderr,
-          flush=True)
-    return {"n": n, "accounts": n_accounts, "first": first, "rerun": rerun, "plan_mib": plan / 1024 / 1024}
+    # The settings Job's inputs: the hash Secrets (secrets/) and the plan's ConfigMaps (the applier's and the pieces).
+    secrets = len(list((render_dir / "secrets").rglob("*-settings-*.yaml")))
+    configmaps = len(list((render_dir / "kubernetes").rglob("*-configmap-*-settings-*.yaml")))
+    print(f"accounts N={n} accounts={n_accounts}: first {first['wall']:.1f} s, re-run {rerun['wall']:.1f} s,"
+          f" {secrets} hash Secrets, {configmaps} settings ConfigMaps", file=sys.stderr, flush=True)
+    return {"n": n, "accounts": n_accounts, "first": first, "rerun": rerun, "plan_mib": plan / 1024 / 1024,
+            "secrets": secrets, "configmaps": configmaps}
 
 
 def splice(existing: str, tables: list[str]) -> str:
@@ -282,17 +286,17 @@ def main() -> None:
                 small = bench_accounts(n, n, work / f"accounts-{n}-1")
                 large = bench_accounts(n, 10 * n, work / f"accounts-{n}-10")
                 for r in (small, large):
-                    rows.append([n, r["accounts"], f"{r['plan_mib']:.1f}", f"{r['first']['wall']:.1f}",
+                    rows.append([n, r["accounts"], f"{r['plan_mib']:.1f}", r["configmaps"], r["secrets"], f"{r['first']['wall']:.1f}",
                                  f"{r['first']['rss_mib']:.0f}", f"{r['rerun']['wall']:.1f}", f"{r['rerun']['rss_mib']:.0f}",
                                  r["rerun"]["changed"]])
-                rows.append([n, "ratio 10x / 1x", f"{large['plan_mib'] / small['plan_mib']:.1f}",
+                rows.append([n, "ratio 10x / 1x", f"{large['plan_mib'] / small['plan_mib']:.1f}", "-", "-",
                              f"{large['first']['wall'] / small['first']['wall']:.2f}",
                              f"{large['first']['rss_mib'] / small['first']['rss_mib']:.2f}",
                              f"{large['rerun']['wall'] / small['rerun']['wall']:.2f}",
                              f"{large['rerun']['rss_mib'] / small['rerun']['rss_mib']:.2f}", "-"])
                 print(rows[-3:], file=sys.stderr, flush=True)
             text = table("Accounts (site.yml, render mode, stalwart_accounts with a password each)",
-                         ["domains", "accounts", "plan.ndjson MiB", "first s", "first peak MiB", "re-run s",
+                         ["domains", "accounts", "plan.ndjson MiB", "settings ConfigMaps", "hash Secrets", "first s", "first peak MiB", "re-run s",
                           "re-run peak MiB", "re-run changed"], rows)
             partial.append(text.replace("\n\n", f"\n\nMeasured {time.strftime('%Y-%m-%d')} on {machine()}.\n\n", 1))
         if "naive" in args.sections:

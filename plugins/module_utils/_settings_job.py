@@ -11,6 +11,9 @@ Render mode ships this file, the plan and the modules it imports (``_jmap``, ``_
         --url http://stalwart.mail.svc:8080 --plan /opt/openova-stalwart/plan.ndjson \\
         --admin-file /var/run/secrets/stalwart/STALWART_RECOVERY_ADMIN --secrets-dir /var/run/secrets/stalwart
 
+A plan too large for one ConfigMap comes as pieces (``--plan`` once per piece, in order; module_utils/_settings_bundle),
+joined into one text before it is parsed.
+
 It waits (bounded) until the JMAP session answers, resolves every ``{"@env": NAME}`` reference from the file
 ``NAME`` in ``--secrets-dir`` (mounted Secrets: the credentials, the plan's password hashes, the Secrets of
 ``password_secret`` accounts, whose values it hashes as apply mode does) or else the environment, and converges the server exactly as the
@@ -164,7 +167,8 @@ def _reconcile(items: list[str]) -> list[dict[str, t.Any]]:
 def parse_args(argv: t.Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="settings-job", description="Apply a Stalwart settings plan over JMAP.")
     parser.add_argument("--url", required=True, help="Stalwart's HTTP base URL (the in-cluster Service)")
-    parser.add_argument("--plan", required=True, help="plan.ndjson, as stalwart_config renders it")
+    parser.add_argument("--plan", required=True, action="append",
+                        help="plan.ndjson, as stalwart_config renders it; repeated, the pieces of one plan, joined in order")
     parser.add_argument("--admin-file", help="file holding user:password (else $STALWART_RECOVERY_ADMIN)")
     parser.add_argument("--secrets-dir", help="directory of files named after the plan's secret references")
     parser.add_argument("--reconcile", action="append", default=[],
@@ -191,10 +195,13 @@ def run(argv: t.Sequence[str], environ: t.Mapping[str, str], log: Log, transport
         clock: t.Callable[[], float] = time.monotonic, sleep: t.Callable[[float], None] = time.sleep) -> int:
     """The Job's whole work; returns the exit status. Every line of ``log`` is free of secret values."""
     args = parse_args(argv)
+    source = " + ".join(args.plan)
     try:
-        with open(args.plan, encoding="utf-8") as handle:
-            text = handle.read()
-        ops = _stalwart_plan.parse_ndjson(text, args.plan)
+        text = ""
+        for path in args.plan:  # a plan too large for one ConfigMap comes in pieces cut anywhere, even mid-line
+            with open(path, encoding="utf-8") as handle:
+                text += handle.read()
+        ops = _stalwart_plan.parse_ndjson(text, source)
         reconcile = _reconcile(args.reconcile)
         user, password = read_admin(args.admin_file, environ)
         secrets = FileSecrets(args.secrets_dir, environ)
@@ -208,12 +215,12 @@ def run(argv: t.Sequence[str], environ: t.Mapping[str, str], log: Log, transport
         # Passwords from Secrets (password_secret): hashed here, as apply mode hashes them, and never logged.
         ops = _stalwart_accounts.resolve_hash_refs(ops, secrets, secrets.get(_stalwart_accounts.ACCOUNT_KEY_ENV))
     except OSError as exc:
-        log(f"error: cannot read {getattr(exc, 'filename', None) or args.plan}: {exc.strerror}")
+        log(f"error: cannot read {getattr(exc, 'filename', None) or source}: {exc.strerror}")
         return EXIT_FATAL
     except ValueError as exc:
         log(f"error: {exc}")
         return EXIT_FATAL
-    log(f"plan {args.plan}: {len(ops)} operation(s), {sum(len(op.get('value') or {}) if op.get('@type') == 'upsert' else 1 for op in ops)}"
+    log(f"plan {source}: {len(ops)} operation(s), {sum(len(op.get('value') or {}) if op.get('@type') == 'upsert' else 1 for op in ops)}"
         " object(s)")
     try:
         client = _jmap.Client(args.url, user, password, transport or urllib_transport(args.ca_file), timeout=args.timeout)

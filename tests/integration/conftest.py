@@ -33,7 +33,7 @@ MODULE_SECONDS = {
     "test_minio_s3": 45, "test_inject": 45, "test_bad_input": 30, "test_render_modes": 20, "test_stalwart_config": 40,
     "test_galaxy_build": 10, "test_site_dns": 20, "test_site_order": 110,
     "test_settings_job": 8,
-    "test_settings_job_render": 80, "test_stalwart_accounts": 70,
+    "test_settings_job_render": 80, "test_settings_job_scale": 90, "test_stalwart_accounts": 70,
     "test_awx": 2, "test_controller_actions": 20,
     "test_stalwart_postgres_tls": 20, "test_stalwart_tls_reload": 20, "test_stalwart_coordinator": 40, "test_stalwart_version_gate": 15,
     "test_restore_drill": 120, "test_faults": 150,

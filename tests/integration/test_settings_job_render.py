@@ -241,8 +241,8 @@ def admin_password(docs: dict) -> str:
 def run_job(docs: dict, tmp: pathlib.Path, url: str, secrets: dict | None = None, wait: str | None = None,
             cluster: dict | None = None):
     """Run the Job's container as its spec says, with this interpreter: the ConfigMap's and the Secrets' items laid out
-    under their mount paths (moved into ``tmp``; a projected volume's sources into one directory, a source without
-    items whole, as the kubelet does), the command and arguments as rendered (the Service URL replaced by ``url``;
+    under their mount paths (moved into ``tmp``; a projected volume's sources, Secrets and ConfigMaps, into one
+    directory, a source without items whole, as the kubelet does), the command and arguments as rendered (the Service URL replaced by ``url``;
     ``wait`` replacing --wait), nothing but PATH in the environment. ``secrets`` overrides keys of the credentials
     Secret; ``cluster`` holds Secrets the bundle does not ({name: {key: value}}, an account's password_secret)."""
     job = settings_objects(docs)["Job"]
@@ -259,11 +259,12 @@ def run_job(docs: dict, tmp: pathlib.Path, url: str, secrets: dict | None = None
         mounts[mount["mountPath"]] = str(local)
         volume = volumes[mount["name"]]
         if "configMap" in volume:
-            layout = [(settings_objects(docs)["ConfigMap"]["data"], volume["configMap"].get("items"))]
+            layout = [(docs[("ConfigMap", volume["configMap"]["name"])]["data"], volume["configMap"].get("items"))]
         elif "secret" in volume:
             layout = [(stored[volume["secret"]["secretName"]], volume["secret"].get("items"))]
         else:
-            layout = [(stored[source["secret"]["name"]], source["secret"].get("items"))
+            layout = [(stored[source["secret"]["name"]], source["secret"].get("items")) if "secret" in source
+                      else (docs[("ConfigMap", source["configMap"]["name"])]["data"], source["configMap"].get("items"))
                       for source in (volume.get("projected") or {}).get("sources", [])]
         for data, items in layout:
             for item in items if items is not None else [{"key": k, "path": k} for k in data]:

@@ -80,3 +80,19 @@ def test_bad_plan_is_a_permanent_failure(tmp_path):
     assert _settings_job.run(["--url", "http://x:8080", "--plan", str(plan)], {"STALWART_RECOVERY_ADMIN": "a:b"},
                              lines.append) == _settings_job.EXIT_FATAL
     assert "line 1 is not JSON" in lines[-1]
+
+
+def test_plan_pieces_are_joined_in_order_before_parsing(tmp_path):
+    """A plan too large for one ConfigMap comes in pieces cut mid-line (_settings_bundle.split_text): --plan once per
+    piece, joined in the order given. Parsed whole, the plan gets as far as its secret references."""
+    text = '{"@type":"update","object":"SystemSettings","value":{"secret":{"@env":"STALWART_X"}}}\n'
+    paths = []
+    for index, piece in enumerate((text[:20], text[20:50], text[50:])):
+        paths += ["--plan", str(tmp_path / f"plan-{index}.ndjson")]
+        (tmp_path / f"plan-{index}.ndjson").write_text(piece)
+    lines = []
+    assert _settings_job.run(["--url", "http://x:8080"] + paths, {"STALWART_RECOVERY_ADMIN": "a:b"}, lines.append) == _settings_job.EXIT_FATAL
+    assert "secret reference(s) STALWART_X not found" in lines[-1], lines
+    swapped = paths[:2] + paths[4:] + paths[2:4]
+    assert _settings_job.run(["--url", "http://x:8080"] + swapped, {"STALWART_RECOVERY_ADMIN": "a:b"}, lines.append) == _settings_job.EXIT_FATAL
+    assert "is not JSON" in lines[-1] and "plan-0.ndjson + " in lines[-1]
