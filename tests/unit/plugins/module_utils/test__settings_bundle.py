@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from ansible_collections.openova.stalwart.plugins.module_utils import _secret_shards, _settings_bundle as B
+from ansible_collections.openova.stalwart.plugins.module_utils import _secret_shards
+from ansible_collections.openova.stalwart.plugins.module_utils import _settings_bundle as B
 
 META = {"namespace": "mail", "labels": {"app.kubernetes.io/name": "stalwart-settings", "app.kubernetes.io/instance": "stalwart"}}
 LIMIT = 1024 * 1024
