@@ -16,7 +16,7 @@ description:
   - The ConfigMap C(<name>-<hash>) holds the sources and, when it all fits, C(plan.ndjson). A larger plan goes, cut
     into pieces that join to the same text, into ConfigMaps C(<name>-plan-<hash>) with the keys C(plan-<n>.ndjson).
   - The hashes go into Secrets C(<name>-<hash>), split by a hash trie on SHA-256 of each key (a function of the
-    current keys alone: the same input gives the same Secrets, and one changed password renames one Secret).
+    current keys alone, so the same input gives the same Secrets and one changed password renames one Secret).
 options:
   _input:
     description: The text of C(plan.ndjson).

@@ -93,8 +93,8 @@ def test_bad_input_is_refused():
 
 def test_split_text_joins_again_cuts_at_line_ends_and_never_inside_a_character():
     lines = [json.dumps({"object": "Domain", "value": {f"d{i}": {"name": f"dømain-{i}.test"}}}, ensure_ascii=False) for i in range(3000)]
-    text = "\n".join(lines) + "\n" + json.dumps({"object": "Account", "value": {f"a{i}": {"description": "Ünïcode ✓ " * 3}
-                                                                               for i in range(20_000)}}, ensure_ascii=False) + "\n"
+    accounts = {f"a{i}": {"description": "Ünïcode ✓ " * 3} for i in range(20_000)}
+    text = "\n".join(lines) + "\n" + json.dumps({"object": "Account", "value": accounts}, ensure_ascii=False) + "\n"
     pieces = B.split_text(text, 100_000)
     assert "".join(pieces) == text and len(pieces) > 10
     assert all(len(p.encode()) <= B.json_size(p) <= 100_000 for p in pieces)
