@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import socket
 import time
 import typing as t
 from urllib.parse import urljoin, urlsplit
@@ -40,6 +41,20 @@ class JmapError(Exception):
 
 class AuthError(JmapError):
     """The server refused the credentials (HTTP 401) or their rights (HTTP 403): retrying will not help."""
+
+
+class ReplyLost(JmapError):
+    """A write went out and no answer came back: the server may have carried it out, so it is not sent again."""
+
+
+class NotSent(OSError):
+    """The request never left (the name did not resolve, or every connection failed): sending it again is safe."""
+
+
+def _not_sent(exc: BaseException) -> bool:
+    """Whether a transport error happened before the request went out. urllib wraps the socket error in ``reason``."""
+    reason = getattr(exc, "reason", None)
+    return any(isinstance(e, (NotSent, ConnectionRefusedError, socket.gaierror)) for e in (exc, reason))
 
 
 class Transport(t.Protocol):
@@ -115,20 +130,27 @@ def resolving_transport(resolve: t.Callable[[str], list[str]], validate_certs: b
         port = parts.port or (443 if secure else 80)
         addresses = resolve(host)
         if not addresses:
-            raise OSError(f"{host} does not resolve")
+            raise NotSent(f"{host} does not resolve")
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         last: OSError | None = None
         for address in addresses:
             conn = (_Connection if secure else _PlainConnection)(host, port, address, timeout)
             try:
+                conn.connect()
+            except OSError as exc:  # nothing sent yet: the next address
+                last = exc
+                conn.close()
+                continue
+            # Sent: a failure from here on is not retried on another address (a write may have been carried out).
+            try:
                 conn.request(method, path, body=body, headers=headers)
                 response = conn.getresponse()
                 return response.status, response.read(), dict(response.getheaders())
-            except (OSError, http.client.HTTPException) as exc:  # the next address
-                last = exc if isinstance(exc, OSError) else OSError(f"{address}: {exc!r}")
+            except http.client.HTTPException as exc:
+                raise OSError(f"{address}: {exc!r}") from None
             finally:
                 conn.close()
-        raise t.cast(OSError, last)
+        raise NotSent(f"{last}")
 
     def send(method: str, url: str, body: bytes | None, headers: dict[str, t.Any], timeout: float) -> tuple[int, bytes, dict[str, t.Any]]:
         for _hop in range(10):
@@ -166,7 +188,9 @@ class Client:
 
     # -------------------------------------------------------------- HTTP
 
-    def _http(self, method: str, url: str, body: bytes | None = None) -> bytes:
+    def _http(self, method: str, url: str, body: bytes | None = None, write: bool = False) -> bytes:
+        """One request, retried while the server cannot be reached. A ``write`` is sent again only when it surely
+        did not arrive (refused, not resolved, HTTP 503); otherwise :class:`ReplyLost`."""
         headers = dict(self.headers)
         if body is not None:
             headers["Content-Type"] = "application/json"
@@ -177,6 +201,8 @@ class Client:
                 status, data = self.transport(method, url, body, headers, self.timeout)[:2]
             except (OSError, ConnectionError) as exc:
                 last = f"cannot reach {url}: {exc}"
+                if write and not _not_sent(exc):
+                    raise ReplyLost(f"{url} took a write and gave no answer ({exc})") from None
             else:
                 if status == 401:
                     raise AuthError(f"authentication failed for user {self.username!r} at {url} (HTTP 401): check username/password")
@@ -184,6 +210,8 @@ class Client:
                     raise AuthError(f"user {self.username!r} is not allowed to manage the server at {url} (HTTP 403)")
                 if status in _RETRY_STATUS:
                     last = f"{url} answered HTTP {status}"
+                    if write and status != 503:  # a gateway's 502/504 may come after the server carried it out
+                        raise ReplyLost(f"{url} answered HTTP {status} to a write")
                 elif status >= 400:
                     raise JmapError(f"{url} answered HTTP {status}: {_snippet(data)}")
                 else:
@@ -228,14 +256,16 @@ class Client:
             raise JmapError(f"{self.base}api/schema is not a Stalwart registry schema")
         return schema
 
-    def call(self, calls: list[list[t.Any]], created_ids: dict[str, t.Any] | None = None) -> tuple[list[list[t.Any]], dict[str, t.Any]]:
-        """Send method calls in one request; return the method responses and the request-level createdIds."""
+    def call(self, calls: list[list[t.Any]], created_ids: dict[str, t.Any] | None = None,
+             write: bool = False) -> tuple[list[list[t.Any]], dict[str, t.Any]]:
+        """Send method calls in one request; return the method responses and the request-level createdIds.
+        ``write``: the calls change the server, so a request whose answer is lost is not sent again (:class:`ReplyLost`)."""
         if self.api_url is None:
             self.session()
         body: dict[str, t.Any] = {"using": USING, "methodCalls": calls}
         if created_ids:
             body["createdIds"] = created_ids
-        data = self._json(self._http("POST", t.cast(str, self.api_url), json.dumps(body).encode("utf-8")), "the JMAP response")
+        data = self._json(self._http("POST", t.cast(str, self.api_url), json.dumps(body).encode("utf-8"), write=write), "the JMAP response")
         if not isinstance(data, dict) or "methodResponses" not in data:
             if isinstance(data, dict) and data.get("type"):
                 raise JmapError(f"JMAP request rejected: {data.get('type')} {data.get('detail') or data.get('description') or ''}".strip())
@@ -573,7 +603,7 @@ class Reconciler:
         per_request = max(1, client.max_calls)
         for start in range(0, len(batches), per_request):
             chunk = [[m, a, f"w{start + n}"] for n, (m, a) in enumerate(batches[start:start + per_request])]
-            responses, returned = client.call(chunk, created_ids or None)
+            responses, returned = client.call(chunk, created_ids or None, write=True)
             self.set_calls += len(chunk)
             created_ids.update(returned)
             # strict=False: RFC 8620 lets a server append responses of implicit calls after the ones asked for.
@@ -678,7 +708,15 @@ def apply(client: Client, ops: list[dict[str, t.Any]], secrets: t.Mapping[str, s
     if schema is not None:
         check_changes(schema, reconciler)
     if calls and not check_mode:
-        reconciler.write(calls)
+        try:
+            reconciler.write(calls)
+        except ReplyLost:
+            # The server may have carried that write out: read it again and write only what is still missing.
+            again = Reconciler(client, secrets=secrets, reconcile=reconciler.reconcile)
+            rest = again.plan(ops)
+            if rest:
+                again.write(rest)
+            reconciler.set_calls += again.set_calls
     counts: dict[str, dict[str, int]] = {}
     before: dict[str, t.Any] = {}
     after: dict[str, t.Any] = {}

@@ -83,6 +83,9 @@ class JmapServer:
         # After this many more POST /jmap carrying a /set, every POST finds the connection closed unanswered, as while
         # Stalwart restarts; None: never.
         self.writes_before_down: int | None = None
+        # After this many more answered POSTs carrying a /set, the next one is carried out and its connection closed
+        # without an answer (a reply lost on the way back), once; None: never.
+        self.lose_reply_after_writes: int | None = None
         self.methods: dict[str, t.Callable[[dict, dict], dict]] = {}
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -172,8 +175,15 @@ class JmapServer:
                 if request is None:
                     return
                 status, response = server.handle(request)
-                if server.writes_before_down is not None and any(str(c[0]).endswith("/set") for c in request.get("methodCalls") or []):
+                writes = any(str(c[0]).endswith("/set") for c in request.get("methodCalls") or [])
+                if server.writes_before_down is not None and writes:
                     server.writes_before_down -= 1
+                if server.lose_reply_after_writes is not None and writes:
+                    if server.lose_reply_after_writes <= 0:
+                        server.lose_reply_after_writes = None
+                        self.close_connection = True
+                        return
+                    server.lose_reply_after_writes -= 1
                 self._send(status, response)
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
@@ -200,6 +210,7 @@ class JmapServer:
             self.fail_statuses.clear()
             self.delay = 0.0
             self.writes_before_down = None
+            self.lose_reply_after_writes = None
 
     def snapshot(self) -> dict:
         """The stored objects as JSON data, for ``restore`` into another server (one converge shared by tests)."""

@@ -156,6 +156,35 @@ def test_jmap_down_mid_apply_names_the_url_keeps_keys_then_converges(small_jmap,
     assert again.task("apply")["set_calls"] == 0 and small_jmap.set_calls == sets
 
 
+def test_a_write_whose_reply_is_lost_is_not_sent_twice(small_jmap, playbook, tmp_path):
+    """Stalwart carries out a /set but the answer never arrives (the connection drops on the way back). Sending the
+    same creates again would create each object twice: the client reads the server again instead and writes only
+    what is still missing, so the run succeeds with exactly the declared objects, and the next run changes nothing."""
+    from test_stalwart_settings import SMOKE_PASSWORD, plays, render_vars  # pylint: disable=import-outside-toplevel
+
+    play = plays(small_jmap, render_vars(dest=str(tmp_path / "render")))
+    small_jmap.lose_reply_after_writes = 0  # the first write: the domains' creates
+    first = playbook(play)
+    assert first.rc == 0, first.stdout[-3000:]
+    assert small_jmap.lose_reply_after_writes is None  # the reply was lost
+    _clean(first, "Adm1n-pass", SMOKE_PASSWORD)
+    assert first.task("apply")["changed"] is True
+    domains = [d["name"] for d in small_jmap.objects("Domain")]
+    assert sorted(domains) == ["example.com", "example.net", "example.org"]
+    signatures = [(s.get("domainId"), s.get("selector")) for s in small_jmap.objects("DkimSignature")]
+    assert len(signatures) == 6 and len(set(signatures)) == 6, signatures
+    assert len(small_jmap.objects("Account")) == 1
+    # Every create reached the server once.
+    creates: dict[str, int] = {}
+    for obj, args in small_jmap.set_log:
+        creates[obj] = creates.get(obj, 0) + len(args.get("create") or {})
+    assert creates.get("x:Domain") == 3 and creates.get("x:DkimSignature") == 6, creates
+    sets = small_jmap.set_calls
+    again = playbook(play)
+    assert again.rc == 0 and again.changed == 0, again.stdout[-3000:]
+    assert again.task("apply")["set_calls"] == 0 and small_jmap.set_calls == sets
+
+
 @pytest.fixture
 def site_rig(tmp_path, shared_dir):
     """What site.yml in apply mode talks to (test_site_order's scene): a BIND for the zone, the JMAP test server

@@ -169,6 +169,53 @@ def test_bounded_retry_on_connection_errors_and_5xx():
     assert len(fake.requests) == 3
 
 
+def test_a_write_is_sent_again_only_when_it_surely_did_not_arrive():
+    import urllib.error  # pylint: disable=import-outside-toplevel
+
+    calls = [["x:Domain/set", {"create": {"d": {"name": "a.example"}}}, "w0"]]
+    # Refused (also as urllib wraps it), not resolved, HTTP 503: nothing was carried out, so send again.
+    fake = FakeStalwart()
+    fake.faults = [ConnectionRefusedError(111, "Connection refused"), urllib.error.URLError(ConnectionRefusedError(111, "x"))]
+    c = client(fake)
+    c.session()
+    fake.faults = [ConnectionRefusedError(111, "Connection refused"), urllib.error.URLError(ConnectionRefusedError(111, "x"))]
+    c.call(calls, write=True)
+    assert len(fake.store["x:Domain"]) == 1
+    for fault in (_jmap.NotSent("mail.example does not resolve"), 503):
+        fake.faults = [fault]
+        c.call([["x:Domain/set", {"create": {"d": {"name": f"{fault}.example"}}}, "w0"]], write=True)
+    assert len(fake.store["x:Domain"]) == 3
+    # Sent, and no answer (or a gateway's 502/504): never sent twice.
+    for fault in (TimeoutError("timed out"), ConnectionResetError(104, "reset"), 502, 504):
+        fake.faults = [fault]
+        before = len(fake.requests)
+        with pytest.raises(_jmap.ReplyLost, match="http://stalwart:8080/jmap/"):
+            c.call(calls, write=True)
+        assert len(fake.requests) == before + 1
+    # A read is retried whatever happened.
+    fake.faults = [TimeoutError("timed out"), 502]
+    c.call([["x:Domain/get", {"ids": []}, "r0"]])
+
+
+def test_apply_reads_again_after_a_lost_reply_and_writes_only_what_is_missing():
+    fake = FakeStalwart()
+    lost = []
+
+    def transport(method, url, body, headers, timeout):
+        answer = fake(method, url, body, headers, timeout)
+        if body and b"/set" in body and not lost:
+            lost.append(body)
+            raise TimeoutError("timed out")  # carried out, answer lost
+        return answer
+
+    plan = [domains("a.example", "b.example"), dkim("a.example", "s1")]
+    result = _jmap.apply(client(transport), plan)
+    assert lost and result["changed"] is True
+    assert sorted(d["name"] for d in fake.store["x:Domain"].values()) == ["a.example", "b.example"]
+    assert len(fake.store["x:DkimSignature"]) == 1
+    assert _jmap.apply(client(fake), plan)["changed"] is False
+
+
 def test_not_stalwart():
     def transport(method, url, body, headers, timeout):
         return 200, json.dumps({"capabilities": {"urn:ietf:params:jmap:core": {}}, "apiUrl": "/jmap/"}).encode(), {}
