@@ -331,11 +331,12 @@ class MailClient(_jmap.Client):
         self.account_id = str(account)
         return session
 
-    def call(self, calls: list[list[t.Any]], created_ids: dict[str, t.Any] | None = None) -> tuple[list[list[t.Any]], dict[str, t.Any]]:
+    def call(self, calls: list[list[t.Any]], created_ids: dict[str, t.Any] | None = None,
+             write: bool = False) -> tuple[list[list[t.Any]], dict[str, t.Any]]:
         if self.api_url is None:
             self.session()
         body = json.dumps({"using": [JMAP_CORE, JMAP_MAIL], "methodCalls": calls}).encode("utf-8")
-        data = self._json(self._http("POST", t.cast(str, self.api_url), body), "the JMAP response")
+        data = self._json(self._http("POST", t.cast(str, self.api_url), body, write=write), "the JMAP response")
         if not isinstance(data, dict) or not isinstance(data.get("methodResponses"), list):
             detail = data.get("type") if isinstance(data, dict) else None
             raise _jmap.JmapError(f"JMAP request rejected: {detail or 'no methodResponses'}")
