@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from fakes import bundle
 from fakes.ansible import REPO, run_playbook
+from fakes.manifests import dkim_keys
 
 SITE = REPO / "site.yml"
 INVENTORY = REPO / "examples" / "inventory.yml"
@@ -54,9 +55,10 @@ def signing_keys(render: pathlib.Path) -> dict[str, str]:
     for op in plan_objects(render, "Domain"):
         domains.update({"#" + ref: value["name"] for ref, value in op["value"].items()})
     keys = {}
+    pems = dkim_keys(render)
     for op in plan_objects(render, "DkimSignature"):
         for value in op["value"].values():
-            pem = (render / "secrets" / "dkim" / pathlib.PurePosixPath(value["privateKey"]["filePath"]).name).read_bytes()
+            pem = pems[pathlib.PurePosixPath(value["privateKey"]["filePath"]).name].encode()
             private = serialization.load_pem_private_key(pem, password=None)
             if isinstance(private, ed25519.Ed25519PrivateKey):
                 public = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
