@@ -105,7 +105,8 @@ def hash_secrets(hashes: t.Any, name: t.Any, metadata: t.Any = None, max_bytes: 
     return out
 
 
-_CONTROL = re.compile(rb"[\x00-\x09\x0b-\x1f]")  # escaped as \uXXXX (or \t, \r: fewer bytes)
+# Control characters but the line end: JSON escapes each in at most six bytes (a \u escape; tab and CR take two).
+_CONTROL = re.compile(rb"[\x00-\x09\x0b-\x1f]")
 
 
 def _json_bytes(data: bytes, start: int, end: int, controls: bool = True) -> int:

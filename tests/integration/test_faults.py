@@ -190,29 +190,10 @@ def site_rig(tmp_path, shared_dir):
     """What site.yml in apply mode talks to (test_site_order's scene): a BIND for the zone, the JMAP test server
     behind the published name, and a Kubernetes API test server whose CNPG stays "Setting up primary" until the
     test lets it finish."""
-    from fakes.jmap import JmapServer  # pylint: disable=import-outside-toplevel
-    from fakes.kube import KubeServer  # pylint: disable=import-outside-toplevel
-    from fakes.kube_controllers import _self_signed  # pylint: disable=import-outside-toplevel
-    from test_site_order import ADMIN_PASSWORD, ZONE, _issuers  # pylint: disable=import-outside-toplevel
+    from test_site_order import scene  # pylint: disable=import-outside-toplevel
 
-    cert, key = _self_signed([f"autodiscover.{ZONE}"])
-    (tmp_path / "jmap.crt").write_bytes(cert)
-    (tmp_path / "jmap.key").write_bytes(key)
-    bind = BindServer(tmp_path / "bind", [ZONE]).start()
-    jmap = JmapServer(shared_dir / "stalwart" / "schema-0.16.18.json.gz", users={"admin": ADMIN_PASSWORD},
-                      tls=(tmp_path / "jmap.crt", tmp_path / "jmap.key")).start()
-    kube = KubeServer(tmp_path / "kube", crd_dir=shared_dir / "crds", ingress_ip="127.0.0.1",
-                      dns_resolver=(bind.host, bind.port), retry_seconds=0.2,
-                      never_ready={"Cluster.postgresql.cnpg.io"}).start()
-    for issuer in _issuers():
-        kube.seed(issuer)
-    kube.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mail"}})
-    kube.seed({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "stalwart-credentials", "namespace": "mail"},
-               "stringData": {"STALWART_RECOVERY_ADMIN": f"admin:{ADMIN_PASSWORD}"}})
-    yield kube, jmap, bind
-    kube.stop()
-    jmap.stop()
-    bind.stop()
+    with scene(tmp_path, shared_dir, retry_seconds=0.2, never_ready={"Cluster.postgresql.cnpg.io"}) as (kube, jmap, bind):
+        yield kube, jmap, bind
     assert not kube.controller_errors, kube.controller_errors
 
 

@@ -7,6 +7,7 @@ record: the Ingress reports 127.0.0.1, where it listens."""
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
 import time
 
@@ -65,21 +66,34 @@ def _changed_tasks(result) -> list[str]:
             if any(h.get("changed") for h in t["hosts"].values())]
 
 
-def test_one_run_converges_on_a_fresh_cluster_and_zone(tmp_path, shared_dir):
+@contextlib.contextmanager
+def scene(tmp: pathlib.Path, shared_dir: pathlib.Path, **kube_options):
+    """What site.yml in apply mode talks to on a fresh cluster and zone: a BIND for the zone, the JMAP test server
+    (self-signed for the management URL's name, reached only through the published record), and the Kubernetes API
+    test server playing cert-manager with this module's issuers; yields (kube, jmap, bind), stops them after."""
     cert, key = _self_signed([f"autodiscover.{ZONE}"])
-    (tmp_path / "jmap.crt").write_bytes(cert)
-    (tmp_path / "jmap.key").write_bytes(key)
-    bind = BindServer(tmp_path / "bind", [ZONE]).start()
+    (tmp / "jmap.crt").write_bytes(cert)
+    (tmp / "jmap.key").write_bytes(key)
+    bind = BindServer(tmp / "bind", [ZONE]).start()
     jmap = JmapServer(shared_dir / "stalwart" / "schema-0.16.18.json.gz", users={"admin": ADMIN_PASSWORD},
-                      tls=(tmp_path / "jmap.crt", tmp_path / "jmap.key")).start()
-    kube = KubeServer(tmp_path / "kube", crd_dir=shared_dir / "crds", ingress_ip="127.0.0.1",
-                      dns_resolver=(bind.host, bind.port)).start()
+                      tls=(tmp / "jmap.crt", tmp / "jmap.key")).start()
+    kube = KubeServer(tmp / "kube", crd_dir=shared_dir / "crds", ingress_ip="127.0.0.1",
+                      dns_resolver=(bind.host, bind.port), **kube_options).start()
     try:
         for issuer in _issuers():
             kube.seed(issuer)
         kube.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "mail"}})
         kube.seed({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "stalwart-credentials", "namespace": "mail"},
                    "stringData": {"STALWART_RECOVERY_ADMIN": f"admin:{ADMIN_PASSWORD}"}})
+        yield kube, jmap, bind
+    finally:
+        kube.stop()
+        jmap.stop()
+        bind.stop()
+
+
+def test_one_run_converges_on_a_fresh_cluster_and_zone(tmp_path, shared_dir):
+    with scene(tmp_path, shared_dir) as (kube, jmap, bind):
         assert bind.query(f"autodiscover.{ZONE}", "A") == []  # a fresh zone
 
         first = _site(tmp_path / "run1", kube, jmap, bind)
@@ -102,10 +116,6 @@ def test_one_run_converges_on_a_fresh_cluster_and_zone(tmp_path, shared_dir):
         assert second.rc == 0, second.stdout[-8000:] + second.stderr[-3000:]
         assert second.changed == 0, _changed_tasks(second)
         assert kube.counters()["mutating_requests"] == 0 and jmap.set_calls == set_calls
-    finally:
-        kube.stop()
-        jmap.stop()
-        bind.stop()
     assert not kube.controller_errors, kube.controller_errors
 
 
